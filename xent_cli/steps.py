@@ -1,0 +1,210 @@
+"""``explain()``: every step of the loss as data, for the CLI (or a notebook) to render.
+
+The steps are those of the source post: the logits, the max shift, exp and the row sums, the
+softmax table with the target's probability, each sample's ``-log p``, and the reduction.
+Only the first ``rows`` samples are materialised; the per-sample losses are kept for all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from .core import (
+    LossResult,
+    _as_float,
+    _check_options,
+    _losses,
+    _reduce,
+    _row_log_probs,
+    softmax,
+)
+from .targets import prepare_targets
+
+
+@dataclass(frozen=True)
+class Options:
+    """The options of the call being explained (what ``nn.CrossEntropyLoss`` would be given)."""
+
+    reduction: str
+    weight: np.ndarray | None
+    ignore_index: int
+    label_smoothing: float
+    input_kind: str
+    sample_weight: bool
+    class_axis: int
+    targets_kind: str  # "index" or "prob", as resolved
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The steps for the first ``len(shown)`` samples, and the totals for all of them.
+
+    Arrays named per row have one entry per shown sample, ``(R,)`` or ``(R, C)``.
+    For ``input_kind`` ``probs`` or ``logprobs`` there is no shift/exp step (``shifted``,
+    ``exp`` and ``exp_sum`` are None) and ``softmax`` is the probabilities given.
+    """
+
+    options: Options
+    input_shape: tuple[int, ...]
+    n_samples: int
+    n_classes: int
+    shown: np.ndarray  # (R,) flat sample numbers
+    positions: list  # (R,) the sample's index in the batch shape: int, or a tuple for K-dim
+    logits: np.ndarray  # (R, C) the input rows as given (float64)
+    row_max: np.ndarray | None  # (R,)
+    shifted: np.ndarray | None  # (R, C) z - max z
+    exp: np.ndarray | None  # (R, C)
+    exp_sum: np.ndarray | None  # (R,)
+    softmax: np.ndarray  # (R, C)
+    target: np.ndarray  # (R,) class index (ignore_index when ignored) or (R, C) probabilities
+    ignored: np.ndarray  # (R,) bool
+    p_target: np.ndarray | None  # (R,) p[y] for index targets (NaN when ignored)
+    nll: np.ndarray  # (R,) -log p[y] (index) or -sum q log p (prob), before weights/smoothing
+    smooth_term: np.ndarray | None  # (R,) sum_c w_c (-log p_c), when label_smoothing > 0
+    class_weight: np.ndarray | None  # (R,) w[y] (index targets with weight)
+    sample_weight: np.ndarray | None  # (R,)
+    loss: np.ndarray  # (R,) the per-sample loss
+    grad: np.ndarray | None  # (R, C) d loss / d input, when asked for
+    result: LossResult  # the reduced loss, all per-sample losses, count and divisor
+
+
+def _positions(shown: np.ndarray, batch_shape: tuple[int, ...]) -> list:
+    if len(batch_shape) <= 1:
+        return [int(i) for i in shown]
+    return [tuple(int(c) for c in np.unravel_index(int(i), batch_shape)) for i in shown]
+
+
+def explain(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    weight: npt.ArrayLike | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    class_axis: int = 1,
+    input_kind: str = "logits",
+    sample_weight: npt.ArrayLike | None = None,
+    targets_kind: str = "auto",
+    dtype: str | None = None,
+    threads: int | None = None,
+    rows: int | None = 10,
+    grad: bool = False,
+) -> Explanation:
+    """Compute the loss and return every intermediate step (arguments of ``cross_entropy``).
+
+    ``rows`` limits the samples whose steps are kept (``None``: all); ``grad`` adds the
+    gradient rows.
+
+    >>> e = explain(np.arange(1.0, 13.0).reshape(3, 4), [1, 2, 3])
+    >>> e.softmax[0].round(4).tolist(), e.loss.round(4).tolist(), round(e.result.loss, 4)
+    ([0.0321, 0.0871, 0.2369, 0.6439], [2.4402, 1.4402, 0.4402], 1.4402)
+    """
+    _check_options(reduction, label_smoothing, input_kind)
+    x = _as_float(input, dtype)
+    t = prepare_targets(
+        x.shape, target, class_axis=class_axis, weight=weight, ignore_index=ignore_index,
+        sample_weight=sample_weight, targets_kind=targets_kind,
+    )
+    all_rows = t.rows(x)
+    logp = _row_log_probs(all_rows, input_kind)
+    losses = _losses(logp, t, label_smoothing)
+    reduced, count, weight_sum = _reduce(losses, t, reduction)
+    result = LossResult(reduced, losses.reshape(t.batch_shape), reduction, count, weight_sum)
+
+    n_rows, n_classes = all_rows.shape
+    r = n_rows if rows is None else min(max(int(rows), 0), n_rows)
+    shown = np.arange(r)
+    z = all_rows[:r].astype(np.float64)
+    lp = logp[:r].astype(np.float64)
+    eps = float(label_smoothing)
+    w = t.weight
+    row_max = shifted = ex = ex_sum = None
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        if input_kind == "logits":
+            row_max = np.max(z, axis=1)
+            shifted = z - row_max[:, None]
+            ex = np.exp(shifted)
+            ex_sum = ex.sum(axis=1)
+            probs = softmax(z, axis=1)
+        else:
+            probs = z.copy() if input_kind == "probs" else np.exp(z)
+        smooth = None
+        if eps > 0.0:
+            smooth = -(lp @ w) if w is not None else -lp.sum(axis=1)
+        class_w = p_t = None
+        if t.index is not None:
+            valid = t.valid[:r]
+            tgt = t.index[:r]
+            safe = np.where(valid, tgt, 0)
+            p_t = np.where(valid, probs[shown, safe], np.nan)
+            nll = np.where(valid, -lp[shown, safe], 0.0)
+            if w is not None:
+                class_w = np.where(valid, w[safe], 0.0)
+        else:
+            valid = np.ones(r, bool)
+            tgt = t.prob[:r].astype(np.float64)
+            nll = -np.einsum("nc,nc->n", tgt, lp)
+    g = None
+    if grad:
+        from .core import cross_entropy_grad
+
+        full = cross_entropy_grad(
+            input, target, weight=weight, ignore_index=ignore_index, reduction=reduction,
+            label_smoothing=label_smoothing, class_axis=class_axis, input_kind=input_kind,
+            sample_weight=sample_weight, targets_kind=targets_kind, dtype=dtype,
+        )
+        g = t.rows(full)[:r]
+    options = Options(
+        reduction, None if w is None else w.copy(), int(ignore_index), eps, input_kind,
+        t.sample_weight is not None, t.class_axis, "index" if t.index is not None else "prob",
+    )
+    return Explanation(
+        options=options, input_shape=t.input_shape, n_samples=n_rows, n_classes=n_classes,
+        shown=shown, positions=_positions(shown, t.batch_shape), logits=z, row_max=row_max,
+        shifted=shifted, exp=ex, exp_sum=ex_sum, softmax=probs, target=tgt, ignored=~valid,
+        p_target=p_t, nll=nll, smooth_term=smooth, class_weight=class_w,
+        sample_weight=None if t.sample_weight is None else t.sample_weight[:r],
+        loss=losses[:r], grad=g, result=result,
+    )
+
+
+def torch_call(options: Options) -> str:
+    """The equivalent PyTorch expression, e.g. ``nn.CrossEntropyLoss()(logits, labels)``.
+
+    >>> o = Options("sum", None, -100, 0.0, "logits", False, 1, "index")
+    >>> torch_call(o)
+    'nn.CrossEntropyLoss(reduction="sum")(logits, labels)'
+    """
+    args = []
+    if options.weight is not None:
+        vals = ", ".join(repr(float(v)) for v in options.weight)
+        args.append(f"weight=torch.tensor([{vals}])")
+    if options.ignore_index != -100:
+        args.append(f"ignore_index={options.ignore_index}")
+    if options.reduction != "mean":
+        args.append(f'reduction="{options.reduction}"')
+    if options.label_smoothing:
+        args.append(f"label_smoothing={options.label_smoothing!r}")
+    inp = "logits"
+    if options.class_axis not in (0, 1):
+        inp = f"logits.movedim({options.class_axis}, 1)"
+    target = "labels" if options.targets_kind == "index" else "probs"
+    if options.sample_weight:
+        args = [a for a in args if not a.startswith("reduction")] + ['reduction="none"']
+    if options.input_kind == "logits":
+        call = f"nn.CrossEntropyLoss({', '.join(args)})({inp}, {target})"
+    else:
+        # NLLLoss takes log-probabilities; it has no label_smoothing and no soft targets.
+        nll_args = ", ".join(a for a in args if not a.startswith("label_smoothing"))
+        given = "probs.log()" if options.input_kind == "probs" else "logprobs"
+        call = f"nn.NLLLoss({nll_args})({given}, {target})"
+    if options.sample_weight:
+        call += f"  # then × sample_weight and reduce by {options.reduction}"
+    return call
+
+
+__all__ = ["Explanation", "Options", "explain", "torch_call"]

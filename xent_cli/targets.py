@@ -1,0 +1,216 @@
+"""Shape and target validation: from (input shape, target, options) to flat, checked rows.
+
+The class axis is moved last and everything else flattened, so that the loss is computed on
+``(M, C)`` rows whatever the input's rank; :class:`Targets` remembers how to undo that.
+Errors are ``ValueError`` with one line that says what was found and what was expected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+TARGETS_KINDS = ("auto", "index", "prob")
+
+
+def normalize_class_axis(ndim: int, class_axis: int = 1) -> int:
+    """The class axis of an ``ndim``-dimensional input as a non-negative index.
+
+    1-D input (one sample) always has its classes on axis 0, as in torch.
+
+    >>> normalize_class_axis(3, -1), normalize_class_axis(1, 1)
+    (2, 0)
+    """
+    if ndim == 0:
+        raise ValueError("input is a single number; expected at least one axis of classes")
+    if ndim == 1:
+        return 0
+    if not -ndim <= class_axis < ndim:
+        raise ValueError(
+            f"class axis {class_axis} is out of range for a {ndim}-D input "
+            f"(expected {-ndim}..{ndim - 1})"
+        )
+    return class_axis % ndim
+
+
+def _where(flat: int, batch_shape: tuple[int, ...]) -> str:
+    """Position of flat sample ``flat``: ``index 3`` or ``position (0, 2, 1)``."""
+    if len(batch_shape) <= 1:
+        return f"index {flat}"
+    coords = tuple(int(c) for c in np.unravel_index(flat, batch_shape))
+    return f"position {coords}"
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Checked targets, flattened to ``M`` rows, and how to map rows back to the input."""
+
+    input_shape: tuple[int, ...]
+    class_axis: int
+    index: np.ndarray | None  # (M,) int64 class indices, or None for probability targets
+    prob: np.ndarray | None  # (M, C) probability targets, or None
+    valid: np.ndarray  # (M,) bool: not ignored
+    weight: np.ndarray | None  # (C,) float64 class weights
+    sample_weight: np.ndarray | None  # (M,) float64
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        """The input's shape without the class axis (the shape of ``reduction='none'``)."""
+        s = self.input_shape
+        return s[: self.class_axis] + s[self.class_axis + 1 :]
+
+    @property
+    def n_classes(self) -> int:
+        """C, the length of the class axis."""
+        return self.input_shape[self.class_axis]
+
+    @property
+    def n_rows(self) -> int:
+        """M, the number of samples (N × d1 × … × dk)."""
+        return int(np.prod(self.batch_shape, dtype=np.int64))
+
+    @property
+    def effective_weight(self) -> np.ndarray:
+        """Each row's share of the mean's divisor: ``w[y]`` (0 if ignored) or 1, × sample weight."""
+        if self.index is not None:
+            safe = np.where(self.valid, self.index, 0)
+            eff = self.weight[safe] if self.weight is not None else np.ones(self.n_rows)
+            eff = np.where(self.valid, eff, 0.0)
+        else:
+            eff = np.ones(self.n_rows)
+        if self.sample_weight is not None:
+            eff = eff * self.sample_weight
+        return eff
+
+    def rows(self, x: np.ndarray) -> np.ndarray:
+        """The input as ``(M, C)`` rows (class axis last, the rest flattened)."""
+        return np.moveaxis(x, self.class_axis, -1).reshape(-1, self.n_classes)
+
+    def unrows(self, rows: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`rows`: ``(M, C)`` back to the input's shape."""
+        moved = rows.reshape(self.batch_shape + (self.n_classes,))
+        return np.moveaxis(moved, -1, self.class_axis)
+
+
+def class_indices(
+    target: np.ndarray, n_classes: int, ignore_index: int, batch_shape: tuple[int, ...]
+) -> np.ndarray:
+    """Check that ``target`` holds class indices in ``0..C-1`` (or ``ignore_index``).
+
+    Integer-valued floats such as ``1.0`` are accepted; NaN, fractions, strings and
+    out-of-range labels are errors naming the first offender.
+
+    >>> class_indices(np.array([1.0, 2.0, -100.0]), 3, -100, (3,)).tolist()
+    [1, 2, -100]
+    """
+    flat = target.reshape(-1)
+    if flat.dtype.kind in "US":
+        raise ValueError(
+            f"target {flat[0]!r} is not a class index; give the class names with --classes"
+        )
+    if flat.dtype.kind == "b" or flat.dtype.kind not in "fiu":
+        raise ValueError(f"targets must be class indices (integers), got dtype {flat.dtype}")
+    if flat.dtype.kind == "f":
+        bad = ~np.isfinite(flat)
+        if bad.any():
+            i = int(np.argmax(bad))
+            where = _where(i, batch_shape)
+            raise ValueError(f"target at {where} is {flat[i]}; expected a class index")
+        frac = flat != np.round(flat)
+        if frac.any():
+            i = int(np.argmax(frac))
+            where = _where(i, batch_shape)
+            raise ValueError(f"target at {where} is {flat[i]!r}; expected an integer class index")
+    idx = flat.astype(np.int64)
+    out = (idx != ignore_index) & ((idx < 0) | (idx >= n_classes))
+    if out.any():
+        i = int(np.argmax(out))
+        k = int(idx[i])
+        hint = ""
+        if k == n_classes and not (idx == 0).any():
+            hint = f"; labels look 1-based: use 0..{n_classes - 1}"
+        elif k < 0:
+            hint = f"; to skip such targets pass --ignore-index {k}"
+        raise ValueError(
+            f"Target {k} is out of bounds at {_where(i, batch_shape)}: {n_classes} classes, "
+            f"expected 0..{n_classes - 1} or the ignore index {ignore_index}{hint}"
+        )
+    return idx
+
+
+def _vector(values: npt.ArrayLike, length: int, what: str, per: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    if arr.size != length:
+        raise ValueError(f"{what} has {arr.size} values, expected one per {per} ({length})")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{what} holds a non-finite value; expected finite numbers")
+    return arr
+
+
+def resolve_kind(input_shape: tuple[int, ...], target_shape: tuple[int, ...], kind: str) -> str:
+    """``index`` or ``prob``: ``auto`` picks ``prob`` exactly when the shapes are equal (torch)."""
+    if kind not in TARGETS_KINDS:
+        raise ValueError(f"targets kind must be auto, index or prob; got {kind!r}")
+    if kind == "auto":
+        return "prob" if tuple(target_shape) == tuple(input_shape) else "index"
+    return kind
+
+
+def prepare_targets(
+    input_shape: tuple[int, ...],
+    target: npt.ArrayLike,
+    *,
+    class_axis: int = 1,
+    weight: npt.ArrayLike | None = None,
+    ignore_index: int = -100,
+    sample_weight: npt.ArrayLike | None = None,
+    targets_kind: str = "auto",
+) -> Targets:
+    """Validate ``target`` (and weights) against an input of ``input_shape``.
+
+    >>> t = prepare_targets((3, 4), [1, 2, 3])
+    >>> t.batch_shape, t.n_classes, t.index.tolist()
+    ((3,), 4, [1, 2, 3])
+    """
+    shape = tuple(int(s) for s in input_shape)
+    axis = normalize_class_axis(len(shape), class_axis)
+    n_classes = shape[axis]
+    if n_classes == 0:
+        raise ValueError(f"input of shape {shape} has no classes on axis {axis}")
+    tgt = np.asarray(target)
+    kind = resolve_kind(shape, tgt.shape, targets_kind)
+    batch_shape = shape[:axis] + shape[axis + 1 :]
+    n_rows = int(np.prod(batch_shape, dtype=np.int64))
+    w = None if weight is None else _vector(weight, n_classes, "weight", "class")
+    sw = None
+    if sample_weight is not None:
+        sw = _vector(sample_weight, n_rows, "sample weight", "sample")
+    if kind == "prob":
+        if tgt.shape != shape:
+            raise ValueError(
+                f"probability targets have shape {tgt.shape}, expected the input's shape {shape}"
+            )
+        if tgt.dtype.kind not in "fiu" or tgt.dtype.kind == "b":
+            raise ValueError(f"probability targets must be numbers, got dtype {tgt.dtype}")
+        prob = np.moveaxis(tgt, axis, -1).reshape(-1, n_classes)
+        return Targets(shape, axis, None, prob, np.ones(n_rows, bool), w, sw)
+    if tgt.shape != batch_shape and not (len(shape) == 1 and tgt.shape == (1,)):
+        raise ValueError(_shape_message(shape, axis, tgt.shape, batch_shape))
+    idx = class_indices(tgt, n_classes, ignore_index, batch_shape)
+    return Targets(shape, axis, idx, None, idx != ignore_index, w, sw)
+
+
+def _shape_message(
+    shape: tuple[int, ...], axis: int, got: tuple[int, ...], expected: tuple[int, ...]
+) -> str:
+    msg = (
+        f"targets have shape {got} but the input {shape} with classes on axis {axis} "
+        f"needs class indices of shape {expected} (or probabilities of shape {shape})"
+    )
+    for other in range(len(shape)):
+        if other != axis and got == shape[:other] + shape[other + 1 :]:
+            msg += f"; the targets fit classes on axis {other}: try --class-axis {other}"
+            break
+    return msg
