@@ -1,0 +1,210 @@
+"""``.npy`` and ``.npz`` input -> numpy arrays, never unpickling anything.
+
+Private helper of :mod:`xent_cli.readers`. A ``.npy`` file on disk is memory-mapped (big files
+are not read into memory); one from a pipe or inside an ``.npz`` is read from bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import tokenize
+import warnings
+import zipfile
+import zlib
+from typing import BinaryIO
+
+import numpy as np
+
+from ._errors import InputError
+from ._jsonin import class_name
+from ._text import Parsed
+
+try:
+    from lzma import LZMAError
+except ImportError:  # pragma: no cover - a Python built without lzma
+
+    class LZMAError(Exception):  # type: ignore[no-redef]
+        """Stand-in so that the except clause below stays valid."""
+
+
+__all__ = ["NPY_MAGIC", "NPZ_MAGICS", "load_npy_bytes", "load_npy_path", "load_npz"]
+
+NPY_MAGIC = b"\x93NUMPY"
+NPZ_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip with members, an empty zip
+
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    LZMAError,
+    OSError,
+    EOFError,
+    ValueError,
+    RuntimeError,  # an encrypted member
+    NotImplementedError,  # an unsupported compression method
+)
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _header(fp: BinaryIO, source: str) -> tuple:
+    """Read the magic and header of a .npy stream: ``(shape, fortran_order, dtype, offset)``."""
+    start = fp.read(len(NPY_MAGIC))
+    if start != NPY_MAGIC:
+        raise InputError(f"{source}: not a .npy file (it does not start with \\x93NUMPY)")
+    fp.seek(0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "created on Python 2": we read it all the same
+            version = np.lib.format.read_magic(fp)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
+            elif version in ((2, 0), (3, 0)):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
+            else:
+                major, minor = version
+                raise InputError(f"{source}: unsupported .npy format version {major}.{minor}")
+    except InputError:
+        raise
+    except (
+        ValueError,
+        SyntaxError,
+        TypeError,
+        EOFError,
+        OverflowError,
+        RecursionError,  # a pathologically nested header
+        tokenize.TokenError,  # numpy re-tokenises headers that might come from Python 2
+    ) as err:
+        raise InputError(f"{source}: damaged .npy header ({_one_line(err)})") from None
+    if not all(type(size) is int and size >= 0 for size in shape):
+        raise InputError(f"{source}: damaged .npy header (shape {shape})")
+    return shape, fortran, dtype, fp.tell()
+
+
+def _check(shape: tuple, dtype: np.dtype, available: int, source: str, role: str) -> None:
+    """Refuse dtypes that are not plain numbers (or strings, for targets) and short files."""
+    kind = dtype.kind
+    if dtype.hasobject:
+        raise InputError(f"{source}: object arrays are refused (they would need unpickling)")
+    if dtype.names is not None or dtype.subdtype is not None:
+        raise InputError(f"{source}: structured (record) arrays are refused; save a plain array")
+    if kind == "c":
+        raise InputError(f"{source}: complex numbers are refused (expected real numbers)")
+    if kind in "US" and role == "logits":
+        raise InputError(f"{source}: an array of strings ({dtype.str}); expected numbers")
+    if kind == "b" and role == "logits":
+        raise InputError(f"{source}: an array of booleans; expected numbers")
+    if kind not in "iufbUS":
+        raise InputError(f"{source}: arrays of dtype {dtype} are refused; expected numbers")
+    count = math.prod(shape)
+    if count == 0:
+        raise InputError(f"{source}: no data (the array has shape {tuple(shape)})")
+    expected = count * dtype.itemsize
+    if available < expected:
+        raise InputError(
+            f"{source}: truncated file (the header promises {expected} bytes of data, "
+            f"found {max(available, 0)})"
+        )
+
+
+def _finish(array: np.ndarray, source: str) -> np.ndarray:
+    if array.dtype.kind == "S":
+        try:
+            return array.astype(str)
+        except UnicodeDecodeError:
+            raise InputError(f"{source}: byte strings that are not ASCII text") from None
+    return array
+
+
+def load_npy_bytes(data: bytes, source: str, role: str) -> np.ndarray:
+    """Load a ``.npy`` held in memory (from a pipe or an ``.npz`` member), never unpickling.
+
+    >>> buffer = io.BytesIO(); np.save(buffer, np.arange(3.0))
+    >>> load_npy_bytes(buffer.getvalue(), "<stdin>", "logits").tolist()
+    [0.0, 1.0, 2.0]
+    """
+    stream = io.BytesIO(data)
+    shape, _, dtype, offset = _header(stream, source)
+    _check(shape, dtype, len(data) - offset, source, role)
+    stream.seek(0)
+    try:
+        array = np.load(stream, allow_pickle=False)
+    except (ValueError, TypeError, OSError, EOFError) as err:
+        raise InputError(f"{source}: damaged .npy file ({_one_line(err)})") from None
+    return _finish(array, source)
+
+
+def load_npy_path(path: str, source: str, role: str) -> np.ndarray:
+    """Memory-map a ``.npy`` file (``mmap_mode="r"``, ``allow_pickle=False``).
+
+    The result is a read-only :class:`numpy.memmap` in the file's own dtype.
+    """
+    try:
+        with open(path, "rb") as fp:
+            shape, _, dtype, offset = _header(fp, source)
+            size = os.fstat(fp.fileno()).st_size
+        _check(shape, dtype, size - offset, source, role)
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except InputError:
+        raise
+    except OSError as err:
+        raise InputError(f"{source}: cannot read the file ({err.strerror or err})") from None
+    except (ValueError, TypeError, EOFError) as err:
+        raise InputError(f"{source}: damaged .npy file ({_one_line(err)})") from None
+    return _finish(array, source)
+
+
+def _pick(names: list, role: str, source: str) -> tuple:
+    """Choose the main array and the targets array of an archive from its member names."""
+    found = ", ".join(repr(name) for name in names) or "none"
+    if "targets" in names and "labels" in names:
+        raise InputError(f"{source}: both 'targets' and 'labels' arrays are given; keep one")
+    target = "targets" if "targets" in names else "labels" if "labels" in names else None
+    wanted = "logits" if role == "logits" else target
+    if wanted is None or wanted not in names:
+        if len(names) == 1:
+            return names[0], None
+        expected = "'logits'" if role == "logits" else "'targets' or 'labels'"
+        raise InputError(
+            f"{source}: no array named {expected} (arrays found: {found}); expected 'logits' "
+            "and optionally 'targets' or 'labels', or a single array"
+        )
+    return wanted, (target if role == "logits" else None)
+
+
+def load_npz(file: str | BinaryIO, source: str, role: str) -> Parsed:
+    """Read the ``logits`` (or single) array of an ``.npz``, with ``targets``/``labels`` and
+    ``classes`` when present. ``file`` is a path or a binary stream.
+    """
+    try:
+        with zipfile.ZipFile(file) as archive:
+            members = {n[: -len(".npy")]: n for n in archive.namelist() if n.endswith(".npy")}
+            if not members:
+                raise InputError(f"{source}: no arrays in the .npz archive")
+
+            def member(key: str, member_role: str) -> np.ndarray:
+                with archive.open(members[key]) as fp:
+                    data = fp.read()
+                return load_npy_bytes(data, f"{source}, member '{key}'", member_role)
+
+            main, target = _pick(list(members), role, source)
+            array = member(main, role)
+            targets = member(target, "targets") if target else None
+            names = None
+            if "classes" in members and main != "classes":
+                values = member("classes", "targets")
+                if values.ndim != 1:
+                    raise InputError(
+                        f"{source}, member 'classes': shape {values.shape}, expected a 1-D list"
+                    )
+                names = tuple(class_name(v) for v in values.tolist())
+    except InputError:
+        raise
+    except _ZIP_ERRORS as err:
+        raise InputError(f"{source}: damaged .npz archive ({_one_line(err)})") from None
+    return Parsed(array, targets, names)

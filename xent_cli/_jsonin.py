@@ -1,0 +1,179 @@
+"""JSON input -> numpy arrays, with errors that name the JSON path (``$.logits[2][1]``).
+
+Private helper of :mod:`xent_cli.readers`.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from ._errors import InputError, plural
+from ._text import Parsed, decode
+
+__all__ = ["MAX_DEPTH", "class_name", "parse_json"]
+
+#: Deeper nesting than this is refused (a loss input has a handful of axes).
+MAX_DEPTH = 32
+
+
+def class_name(value: object) -> str:
+    """The text of a class name given as a string or a number (``2.0`` -> ``'2'``).
+
+    >>> class_name("cat"), class_name(2), class_name(2.0), class_name(0.5)
+    ('cat', '2', '2', '0.5')
+    """
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    return str(value)
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return f"a list of {plural(len(value), 'value')}"
+    return "a number"
+
+
+def _leaf(value: object, where: str, texts: bool, out: list) -> bool:
+    """Append one leaf to ``out``; return True if it is a string. Raise if it cannot be one."""
+    kind = type(value)
+    if kind is float:
+        out.append(value)
+        return False
+    if kind is int:
+        try:
+            out.append(float(value))
+        except OverflowError:
+            raise InputError(f"{where}: {value} is too large for a float64") from None
+        return False
+    if value is None and not texts:
+        out.append(float("nan"))  # what our own JSON writer writes for a non-finite number
+        return False
+    if kind is str and texts:
+        out.append(value)
+        return True
+    if kind is str:
+        raise InputError(f"{where}: {value!r} is not a number")
+    expected = "a number or a class name" if texts else "a number"
+    raise InputError(f"{where}: {_describe(value)}, expected {expected}")
+
+
+def to_array(value: object, path: str, source: str, role: str) -> np.ndarray:
+    """Turn a rectangular nested list into an array: float64, or unicode when ``role`` is
+    "targets" and a leaf is a string (numbers are then kept as their text).
+
+    >>> to_array([[1, 2], [3, 4.5]], "$", "x.json", "logits").tolist()
+    [[1.0, 2.0], [3.0, 4.5]]
+    """
+    texts = role != "logits"
+    shape = []
+    node = value
+    while isinstance(node, list):
+        shape.append(len(node))
+        if len(shape) > MAX_DEPTH:
+            raise InputError(f"{source}, {path}: nested more than {MAX_DEPTH} levels deep")
+        if not node:
+            break
+        node = node[0]
+    if not texts and not shape and not isinstance(value, list):
+        raise InputError(f"{source}, {path}: {_describe(value)}, expected a list of numbers")
+    leaves: list = []
+    any_text = False
+
+    def walk(node: object, where: str, depth: int) -> None:
+        nonlocal any_text
+        if depth == len(shape):
+            if isinstance(node, list):
+                raise InputError(f"{source}, {where}: {_describe(node)}, expected a number")
+            any_text |= _leaf(node, f"{source}, {where}", texts, leaves)
+            return
+        if not isinstance(node, list):
+            raise InputError(
+                f"{source}, {where}: {_describe(node)}, expected a list of "
+                f"{plural(shape[depth], 'value')}"
+            )
+        if len(node) != shape[depth]:
+            raise InputError(
+                f"{source}, {where}: {plural(len(node), 'value')}, expected {shape[depth]} "
+                f"(as in {path + '[0]' * depth})"
+            )
+        for i, child in enumerate(node):
+            walk(child, f"{where}[{i}]", depth + 1)
+
+    walk(value, path, 0)
+    if any_text:
+        array = np.array([class_name(leaf) for leaf in leaves], dtype=str)
+    else:
+        array = np.array(leaves, dtype=np.float64)
+    if array.size == 0:
+        raise InputError(f"{source}, {path}: no data (an empty list)")
+    return array.reshape(shape)
+
+
+def _names(value: object, path: str, source: str) -> tuple:
+    if not isinstance(value, list) or not value:
+        raise InputError(f"{source}, {path}: {_describe(value)}, expected a list of class names")
+    names = []
+    for i, item in enumerate(value):
+        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+            raise InputError(f"{source}, {path}[{i}]: {_describe(item)}, expected a class name")
+        names.append(class_name(item))
+    return tuple(names)
+
+
+def _targets_key(obj: dict, source: str) -> str | None:
+    keys = [key for key in ("targets", "labels") if key in obj]
+    if len(keys) == 2:
+        raise InputError(f'{source}: both "targets" and "labels" keys are given; keep one')
+    return keys[0] if keys else None
+
+
+def from_object(obj: dict, source: str, role: str) -> Parsed:
+    """Read ``{"logits": ..., "targets"|"labels": ..., "classes": [...]}``."""
+    key = _targets_key(obj, source)
+    main = "logits" if role == "logits" else key
+    if main is None or main not in obj:
+        found = ", ".join(json.dumps(k) for k in obj) or "none"
+        wanted = '"logits"' if role == "logits" else '"targets" or "labels"'
+        raise InputError(f"{source}: no {wanted} key in the JSON object (keys found: {found})")
+    array = to_array(obj[main], f"$.{main}", source, role)
+    targets = None
+    if role == "logits" and key is not None:
+        targets = to_array(obj[key], f"$.{key}", source, "targets")
+    names = _names(obj["classes"], "$.classes", source) if "classes" in obj else None
+    return Parsed(array, targets, names)
+
+
+def parse_json(data: bytes, source: str, role: str) -> Parsed:
+    """Parse JSON bytes (a nested list, or an object with ``logits``) into arrays.
+
+    ``NaN``, ``Infinity`` and ``null`` are read as float NaN/inf (null as NaN).
+
+    >>> parse_json(b'{"logits": [[1, 2]], "targets": [1]}', "x.json", "logits")[1].tolist()
+    [1.0]
+    """
+    text = decode(data, source)
+    try:
+        value = json.loads(text, parse_constant=float)
+    except json.JSONDecodeError as err:
+        raise InputError(
+            f"{source}, line {err.lineno}, column {err.colno}: invalid JSON ({err.msg})"
+        ) from None
+    except RecursionError:
+        raise InputError(f"{source}: nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError as err:  # e.g. an integer with more than 4300 digits
+        raise InputError(f"{source}: invalid JSON ({err})") from None
+    if isinstance(value, dict):
+        return from_object(value, source, role)
+    return Parsed(to_array(value, "$", source, role))
