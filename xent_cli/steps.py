@@ -36,6 +36,7 @@ class Options:
     sample_weight: bool
     class_axis: int
     targets_kind: str  # "index" or "prob", as resolved
+    ndim: int = 2  # rank of the input (a 1-D input has its classes on axis 0)
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,13 @@ def explain(
     _check_options(reduction, label_smoothing, input_kind)
     x = _as_float(input, dtype)
     t = prepare_targets(
-        x.shape, target, class_axis=class_axis, weight=weight, ignore_index=ignore_index,
-        sample_weight=sample_weight, targets_kind=targets_kind,
+        x.shape,
+        target,
+        class_axis=class_axis,
+        weight=weight,
+        ignore_index=ignore_index,
+        sample_weight=sample_weight,
+        targets_kind=targets_kind,
     )
     all_rows = t.rows(x)
     logp = _row_log_probs(all_rows, input_kind)
@@ -153,22 +159,53 @@ def explain(
         from .core import cross_entropy_grad
 
         full = cross_entropy_grad(
-            input, target, weight=weight, ignore_index=ignore_index, reduction=reduction,
-            label_smoothing=label_smoothing, class_axis=class_axis, input_kind=input_kind,
-            sample_weight=sample_weight, targets_kind=targets_kind, dtype=dtype,
+            input,
+            target,
+            weight=weight,
+            ignore_index=ignore_index,
+            reduction=reduction,
+            label_smoothing=label_smoothing,
+            class_axis=class_axis,
+            input_kind=input_kind,
+            sample_weight=sample_weight,
+            targets_kind=targets_kind,
+            dtype=dtype,
         )
         g = t.rows(full)[:r]
     options = Options(
-        reduction, None if w is None else w.copy(), int(ignore_index), eps, input_kind,
-        t.sample_weight is not None, t.class_axis, "index" if t.index is not None else "prob",
+        reduction,
+        None if w is None else w.copy(),
+        int(ignore_index),
+        eps,
+        input_kind,
+        t.sample_weight is not None,
+        t.class_axis,
+        "index" if t.index is not None else "prob",
+        len(t.input_shape),
     )
     return Explanation(
-        options=options, input_shape=t.input_shape, n_samples=n_rows, n_classes=n_classes,
-        shown=shown, positions=_positions(shown, t.batch_shape), logits=z, row_max=row_max,
-        shifted=shifted, exp=ex, exp_sum=ex_sum, softmax=probs, target=tgt, ignored=~valid,
-        p_target=p_t, nll=nll, smooth_term=smooth, class_weight=class_w,
+        options=options,
+        input_shape=t.input_shape,
+        n_samples=n_rows,
+        n_classes=n_classes,
+        shown=shown,
+        positions=_positions(shown, t.batch_shape),
+        logits=z,
+        row_max=row_max,
+        shifted=shifted,
+        exp=ex,
+        exp_sum=ex_sum,
+        softmax=probs,
+        target=tgt,
+        ignored=~valid,
+        p_target=p_t,
+        nll=nll,
+        smooth_term=smooth,
+        class_weight=class_w,
         sample_weight=None if t.sample_weight is None else t.sample_weight[:r],
-        loss=losses[:r], grad=g, result=result,
+        loss=losses[:r],
+        grad=g,
+        result=result,
     )
 
 
@@ -189,19 +226,23 @@ def torch_call(options: Options) -> str:
         args.append(f'reduction="{options.reduction}"')
     if options.label_smoothing:
         args.append(f"label_smoothing={options.label_smoothing!r}")
-    inp = "logits"
-    if options.class_axis not in (0, 1):
-        inp = f"logits.movedim({options.class_axis}, 1)"
+    given = {"logits": "logits", "probs": "probs.log()", "logprobs": "logprobs"}
+    inp = given[options.input_kind]
+    if options.ndim > 1 and options.class_axis != 1:
+        inp = f"{inp}.movedim({options.class_axis}, 1)"
     target = "labels" if options.targets_kind == "index" else "probs"
+    if target == "probs" and options.input_kind == "probs":
+        target = "target_probs"
     if options.sample_weight:
         args = [a for a in args if not a.startswith("reduction")] + ['reduction="none"']
-    if options.input_kind == "logits":
-        call = f"nn.CrossEntropyLoss({', '.join(args)})({inp}, {target})"
+    plain_nll = options.label_smoothing == 0.0 and options.targets_kind == "index"
+    if options.input_kind != "logits" and plain_nll:
+        # NLLLoss takes log-probabilities as they are.
+        call = f"nn.NLLLoss({', '.join(args)})({inp}, {target})"
     else:
-        # NLLLoss takes log-probabilities; it has no label_smoothing and no soft targets.
-        nll_args = ", ".join(a for a in args if not a.startswith("label_smoothing"))
-        given = "probs.log()" if options.input_kind == "probs" else "logprobs"
-        call = f"nn.NLLLoss({nll_args})({given}, {target})"
+        # NLLLoss has no label_smoothing and no soft targets; CrossEntropyLoss on normalised
+        # log-probabilities gives the same numbers (log_softmax leaves them unchanged).
+        call = f"nn.CrossEntropyLoss({', '.join(args)})({inp}, {target})"
     if options.sample_weight:
         call += f"  # then × sample_weight and reduce by {options.reduction}"
     return call

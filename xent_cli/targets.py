@@ -108,7 +108,7 @@ def class_indices(
     flat = target.reshape(-1)
     if flat.dtype.kind in "US":
         raise ValueError(
-            f"target {flat[0]!r} is not a class index; give the class names with --classes"
+            f"target {flat[0].item()!r} is not a class index; give the class names with --classes"
         )
     if flat.dtype.kind == "b" or flat.dtype.kind not in "fiu":
         raise ValueError(f"targets must be class indices (integers), got dtype {flat.dtype}")
@@ -117,19 +117,22 @@ def class_indices(
         if bad.any():
             i = int(np.argmax(bad))
             where = _where(i, batch_shape)
-            raise ValueError(f"target at {where} is {flat[i]}; expected a class index")
+            raise ValueError(f"target at {where} is {flat[i].item()}; expected a class index")
         frac = flat != np.round(flat)
         if frac.any():
             i = int(np.argmax(frac))
             where = _where(i, batch_shape)
-            raise ValueError(f"target at {where} is {flat[i]!r}; expected an integer class index")
-    idx = flat.astype(np.int64)
-    out = (idx != ignore_index) & ((idx < 0) | (idx >= n_classes))
+            raise ValueError(
+                f"target at {where} is {flat[i].item()!r}; expected an integer class index"
+            )
+    # Range-check before casting, so that 1e30 is reported as 1e30, not as a wrapped int64.
+    out = (flat != ignore_index) & ((flat < 0) | (flat >= n_classes))
     if out.any():
         i = int(np.argmax(out))
-        k = int(idx[i])
+        value = flat[i].item()
+        k = int(value) if abs(value) < 2**63 else value
         hint = ""
-        if k == n_classes and not (idx == 0).any():
+        if k == n_classes and not (flat == 0).any():
             hint = f"; labels look 1-based: use 0..{n_classes - 1}"
         elif k < 0:
             hint = f"; to skip such targets pass --ignore-index {k}"
@@ -137,7 +140,7 @@ def class_indices(
             f"Target {k} is out of bounds at {_where(i, batch_shape)}: {n_classes} classes, "
             f"expected 0..{n_classes - 1} or the ignore index {ignore_index}{hint}"
         )
-    return idx
+    return flat.astype(np.int64)
 
 
 def _vector(values: npt.ArrayLike, length: int, what: str, per: str) -> np.ndarray:
