@@ -1,0 +1,367 @@
+"""The ``xent`` command line: the only module that knows Click, argv, the TTY and exit codes.
+
+Each command reads (``inputs``), computes (``core``/``steps``), and renders (``render``/``output``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from enum import IntEnum
+from typing import Any
+
+import click
+
+from . import diagnose
+from ._errors import InputError
+from .inputs import BadUsageError
+from .options import export_option, input_options, insight_options, loss_options, output_options
+from .targets import normalize_class_axis
+
+
+class ExitCode(IntEnum):
+    """Exit statuses: scripts depend on them (SPEC: Exit codes)."""
+
+    OK = 0
+    DATA = 1
+    USAGE = 2
+    INTERNAL = 70  # EX_SOFTWARE: a bug in xent, not in the input
+    INTERRUPTED = 130  # 128 + SIGINT
+    BROKEN_PIPE = 141  # 128 + SIGPIPE: what the shell reports for `seq 1e9 | head -1`
+
+
+class XentGroup(click.Group):
+    """A group that turns unexpected failures into one line and a distinct exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command. Ctrl-C exits 130 (SIGTERM 143, SIGHUP 129), after ``finally``
+        blocks have removed any temporary file; a closed output pipe exits 141 quietly; running
+        out of memory is one line and exit 1; an internal error is one line and exit 70 (the
+        traceback with XENT_DEBUG=1)."""
+        from ._process import Terminated, buffered_stdout, silence_stdout, termination_cleans_up
+
+        buffered_stdout()
+        try:
+            with termination_cleans_up():
+                return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
+        except Terminated as stop:
+            click.echo("Terminated.", err=True)
+            raise click.exceptions.Exit(128 + stop.signum) from None
+        except BrokenPipeError:
+            # The reader went away (`xent softmax big.npy | head -1`): stop quietly.
+            silence_stdout()
+            raise click.exceptions.Exit(ExitCode.BROKEN_PIPE) from None
+        except SystemExit as stop:
+            # Rich's Console.on_broken_pipe raises SystemExit(1) inside its BrokenPipeError
+            # handler: the same event as above, so the same exit status.
+            if isinstance(stop.__context__, BrokenPipeError):
+                raise click.exceptions.Exit(ExitCode.BROKEN_PIPE) from None
+            raise
+        except MemoryError:
+            click.echo(
+                "Error: out of memory. For big inputs use .npy files, which xent memory-maps "
+                "and reads in blocks.",
+                err=True,
+            )
+            raise click.exceptions.Exit(ExitCode.DATA) from None
+        except Exception as err:  # the one place that catches everything: report, don't crash
+            if os.environ.get("XENT_DEBUG"):
+                raise
+            click.echo(
+                f"xent: internal error ({type(err).__name__}: {err}). This is a bug in xent; "
+                "please report it with the command line. Set XENT_DEBUG=1 to see the traceback.",
+                err=True,
+            )
+            raise click.exceptions.Exit(ExitCode.INTERNAL) from None
+
+
+def translate_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The one translation point: bad data -> exit 1 (``Error: ...``), bad usage -> exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except BadUsageError as err:
+            raise click.UsageError(str(err)) from None
+        except (InputError, ValueError) as err:
+            raise click.ClickException(str(err)) from None
+
+    return wrapper
+
+
+@click.group(cls=XentGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="xent-cli", prog_name="xent")
+def cli() -> None:
+    """Cross-entropy loss exactly as PyTorch computes it, with every step shown.
+
+    LOGITS and TARGETS are files (CSV/TSV, JSON, .npy, .npz), '-' for standard input, or
+    literals such as 1,2,3,4;5,6,7,8 (rows separated by ';').
+    """
+
+
+def _report(messages: list[str], *, strict: bool, quiet: bool) -> None:
+    """Print warnings on stderr, or fail with the first one under --strict."""
+    for msg in messages:
+        if strict:
+            raise click.ClickException(f"{msg} (--strict)")
+        if not quiet:
+            click.echo(f"Warning: {msg}", err=True)
+
+
+def _show(kw: dict[str, Any], produce: Callable[[str], Any]) -> None:
+    """Resolve the format, build the output with ``produce(fmt)`` and print it (stdout)."""
+    from .output import resolve_format
+
+    fmt = resolve_format(kw["fmt"], kw["as_json"], sys.stdout.isatty())
+    shown, had_non_finite = produce(fmt)
+    if had_non_finite:
+        _report(
+            ["JSON has no NaN or Infinity: non-finite numbers are written as null"],
+            strict=kw["strict"],
+            quiet=kw["quiet"],
+        )
+    if isinstance(shown, str):
+        click.echo(shown)
+        return
+    from rich.console import Console
+
+    terminal = sys.stdout.isatty()
+    width = None if terminal else int(os.environ.get("COLUMNS", "100"))
+    Console(file=sys.stdout, width=width, highlight=False).print(shown)
+
+
+def _write(kw: dict[str, Any], array: Any) -> bool:
+    """Write ``array`` to ``-o FILE`` when given (nothing then goes to stdout)."""
+    if not kw.get("output"):
+        return False
+    from .writers import write_array
+
+    write_array(kw["output"], array)
+    return True
+
+
+def _loss_call(kw: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """Read the inputs of a loss command and build the core's keyword arguments."""
+    from .inputs import gather
+
+    data = gather(
+        kw["logits"],
+        kw["targets"],
+        labels=kw["labels"],
+        classes=kw["classes"],
+        weight=kw["weight"],
+        sample_weight=kw["sample_weight"],
+        class_axis=kw["class_axis"],
+        targets_kind=kw["targets_kind"],
+        input_format=kw["input_format"],
+        ignore_index=-100 if kw["ignore_index"] is None else kw["ignore_index"],
+    )
+    ignore = kw["ignore_index"]
+    if ignore is not None and data.targets_kind == "prob":
+        raise BadUsageError(
+            "--ignore-index applies to class-index targets; these targets are probabilities "
+            f"(shape {data.targets.shape}, the logits' shape)"
+        )
+    if kw.get("output"):
+        from .output import check_output_path
+
+        specs = ("logits", "targets", "weight", "sample_weight", "classes", "labels")
+        check_output_path(kw["output"], [kw.get(k) for k in specs])
+    core_kw = dict(
+        weight=data.weight,
+        ignore_index=-100 if ignore is None else ignore,
+        reduction=kw["reduction"],
+        label_smoothing=kw["label_smoothing"],
+        class_axis=kw["class_axis"],
+        input_kind=kw["input_kind"],
+        sample_weight=data.sample_weight,
+        targets_kind=data.targets_kind,
+        dtype=kw["dtype"],
+        threads=kw["threads"],
+    )
+    messages = diagnose.check_inputs(
+        data.logits,
+        data.targets,
+        input_kind=kw["input_kind"],
+        targets_kind=data.targets_kind,
+        class_axis=kw["class_axis"],
+    )
+    if kw["strict"] or not kw["quiet"]:
+        from .mistakes import find_mistakes
+
+        messages += find_mistakes(data.logits, data.targets, **core_kw)
+    _report(messages, strict=kw["strict"], quiet=kw["quiet"])
+    return data, core_kw
+
+
+def _view(kw: dict[str, Any]) -> dict[str, Any]:
+    return {"digits": kw["digits"], "truncate": kw["truncate"]}
+
+
+def _check_export(kw: dict[str, Any]) -> None:
+    """A bad ``--export`` name is a usage error, found before any work is done."""
+    path = kw.get("export")
+    if not path:
+        return
+    from .output import check_output_path
+    from .render_insight import export_kind
+
+    try:
+        export_kind(path)
+    except ValueError as err:
+        raise BadUsageError(str(err)) from None
+    check_output_path(path, [kw.get(k) for k in ("logits", "targets", "weight", "sample_weight")])
+
+
+def _export(kw: dict[str, Any], produce: Callable[[str], Any], title: str) -> None:
+    """``--export FILE``: the table view, saved as SVG or HTML (stdout is unaffected)."""
+    if not kw.get("export"):
+        return
+    from .render_insight import export
+
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() and int(columns) > 0 else 100
+    export(produce("table")[0], kw["export"], width=width, title=title)
+
+
+def _insight(kw: dict[str, Any], data: Any, core_kw: dict[str, Any], res: Any) -> Any:
+    """The insight pieces asked for (``--metrics``, ``--per-class``, ``--worst``, ``--hist``)."""
+    if not (kw["metrics"] or kw["per_class"] or kw["worst"] or kw["hist"]):
+        return None
+    from .insight import analyze
+
+    return analyze(
+        data.logits,
+        data.targets,
+        per_sample=res.per_sample,
+        class_names=data.class_names,
+        metrics=kw["metrics"],
+        topk=kw["topk"],
+        per_class=kw["per_class"],
+        worst=kw["worst"] or 0,
+        hist=kw["hist"],
+        **core_kw,
+    )
+
+
+@cli.command()
+@click.argument("logits")
+@click.argument("targets", required=False)
+@loss_options
+@input_options
+@insight_options
+@output_options()
+@translate_errors
+def compute(**kw: Any) -> None:
+    """The loss of LOGITS against TARGETS (class indices or probabilities)."""
+    from .core import evaluate
+    from .output import loss_output
+
+    if kw["output"] and kw["reduction"] != "none":
+        raise BadUsageError("-o writes arrays: use it with --reduction none (or softmax, grad)")
+    _check_export(kw)
+    data, core_kw = _loss_call(kw)
+    res = evaluate(data.logits, data.targets, **core_kw)
+    _report(diagnose.result(res), strict=kw["strict"], quiet=kw["quiet"])
+    extra = _insight(kw, data, core_kw, res)
+    view = {**_view(kw), "insight": extra}
+    _export(kw, lambda fmt: loss_output(res, fmt, **view), "xent compute")
+    wrote = _write(kw, res.loss)
+    if not wrote or extra is not None:
+        _show(kw, lambda fmt: loss_output(res, fmt, with_loss=not wrote, **view))
+
+
+@cli.command()
+@click.argument("logits")
+@click.argument("targets", required=False)
+@loss_options
+@input_options
+@output_options(rows=True, out=False)
+@click.option("--grad", "with_grad", is_flag=True, help="Add the gradient step, d loss / d logits.")
+@export_option
+@translate_errors
+def explain(**kw: Any) -> None:
+    """Every step of the loss, as the source post does it by hand."""
+    from .output import explain_output
+    from .steps import explain as explain_steps
+
+    if kw["fmt"] == "csv":
+        raise BadUsageError("explain prints steps: use --format table, plain or json")
+    _check_export(kw)
+    data, core_kw = _loss_call(kw)
+    steps = explain_steps(
+        data.logits, data.targets, rows=kw["rows"], grad=kw["with_grad"], **core_kw
+    )
+    _report(diagnose.result(steps.result), strict=kw["strict"], quiet=kw["quiet"])
+    names = data.class_names
+
+    def produce(fmt: str) -> Any:
+        return explain_output(steps, fmt, class_names=names, **_view(kw))
+
+    _export(kw, produce, "xent explain")
+    _show(kw, produce)
+
+
+@cli.command()
+@click.argument("logits")
+@click.argument("targets", required=False)
+@loss_options
+@input_options
+@output_options()
+@translate_errors
+def grad(**kw: Any) -> None:
+    """d loss / d logits (same options as compute): the gradient torch's autograd gives."""
+    from .core import cross_entropy_grad
+    from .output import array_output
+
+    data, core_kw = _loss_call(kw)
+    g = cross_entropy_grad(data.logits, data.targets, **core_kw)
+    axis = normalize_class_axis(g.ndim, kw["class_axis"])
+    names = data.class_names
+    if not _write(kw, g):
+        _show(
+            kw, lambda fmt: array_output(g, "grad", fmt, axis=axis, class_names=names, **_view(kw))
+        )
+
+
+@cli.command()
+@click.argument("logits")
+@click.option("--log", "log", is_flag=True, help="log-softmax instead of softmax.")
+@input_options
+@output_options()
+@translate_errors
+def softmax(**kw: Any) -> None:
+    """Softmax of LOGITS along the class axis (--log for log-softmax)."""
+    from .core import log_softmax
+    from .core import softmax as softmax_fn
+    from .inputs import read_logits
+    from .output import array_output, check_output_path
+
+    loaded = read_logits(kw["logits"], input_format=kw["input_format"])
+    if kw["output"]:
+        check_output_path(kw["output"], [kw["logits"]])
+    axis = normalize_class_axis(loaded.array.ndim, kw["class_axis"])
+    _report(diagnose.non_finite_input(loaded.array), strict=kw["strict"], quiet=kw["quiet"])
+    fn = log_softmax if kw["log"] else softmax_fn
+    result = fn(loaded.array, axis=axis, dtype=kw["dtype"])
+    name = "log_softmax" if kw["log"] else "softmax"
+    if not _write(kw, result):
+        _show(
+            kw,
+            lambda fmt: array_output(
+                result, name, fmt, axis=axis, class_names=loaded.class_names, **_view(kw)
+            ),
+        )
+
+
+def main() -> None:
+    """Entry point for ``python -m xent_cli``."""
+    cli(prog_name="xent")
