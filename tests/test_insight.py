@@ -1,0 +1,370 @@
+"""Insight accumulators: each metric against an independent computation (NumPy by hand, and
+torch where it defines the same quantity), with ignored targets, weights, smoothing, soft
+targets and K-dim input; block-by-block feeding (any order, merged) equals one pass.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xent_cli._rows import iter_log_probs, iter_rows
+from xent_cli.core import evaluate
+from xent_cli.insight import Accumulator, analyze, histogram
+from xent_cli.targets import prepare_targets
+
+ROOT = Path(__file__).resolve().parents[1]
+ALL = dict(metrics=True, per_class=True, worst=5, hist=True)
+
+
+# --- an independent reference, sample by sample ------------------------------------------
+
+
+def _softmax_row(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def reference(rows, target, *, k=5, ignore=-100, losses=None, n_worst=5):
+    """Every metric by hand, one sample at a time (rows: (M, C) logits; target: (M,) indices
+    or (M, C) probabilities; losses: the per-sample losses, default -log p[y])."""
+    m, c = rows.shape
+    used, cls, nll, hit, top, ent, conf, p_true = [], [], [], [], [], [], [], []
+    for i in range(m):
+        if target.ndim == 1 and target[i] == ignore:
+            continue
+        p = _softmax_row(rows[i])
+        y = int(np.argmax(target[i])) if target.ndim == 2 else int(target[i])
+        used.append(i)
+        cls.append(y)
+        nll.append(-np.sum(target[i] * np.log(p)) if target.ndim == 2 else -math.log(p[y]))
+        hit.append(int(np.argmax(p)) == y)
+        top.append(y in np.argsort(-p)[:k])
+        ent.append(-sum(pc * math.log(pc) for pc in p if pc > 0))
+        conf.append(p.max())
+        p_true.append(p[y])
+    n = len(used)
+    if n == 0:
+        return {"count": 0, "worst": []}
+    loss = np.array([losses[i] for i in used]) if losses is not None else np.array(nll)
+    ece = 0.0
+    for b in range(15):
+        lo, hi = b / 15, (b + 1) / 15
+        inb = [j for j in range(n) if (lo < conf[j] <= hi) or (b == 0 and conf[j] == 0)]
+        if inb:
+            acc_b = np.mean([hit[j] for j in inb])
+            conf_b = np.mean([conf[j] for j in inb])
+            ece += len(inb) / n * abs(acc_b - conf_b)
+    per_class = []
+    for c_ in range(c):
+        js = [j for j in range(n) if cls[j] == c_]
+        per_class.append(
+            (len(js), np.mean(loss[js]), np.mean([hit[j] for j in js]),
+             np.mean([p_true[j] for j in js])) if js else (0, None, None, None)
+        )
+    order = sorted(range(n), key=lambda j: (-loss[j], used[j]))[:n_worst]
+    return {
+        "accuracy": np.mean(hit),
+        "top": np.mean(top) if c > k else None,
+        "perplexity": math.exp(np.mean(nll)),
+        "bits": np.mean(nll) / math.log(2),
+        "entropy": np.mean(ent),
+        "ece": ece,
+        "count": n,
+        "per_class": per_class,
+        "worst": [(used[j], cls[j], float(loss[j])) for j in order],
+        "losses": loss,
+    }
+
+
+def check(res, ref) -> None:
+    m = res.metrics
+    assert m.count == ref["count"]
+    assert m.accuracy == pytest.approx(ref["accuracy"], rel=1e-12)
+    if ref["top"] is None:
+        assert m.top_k_accuracy is None
+    else:
+        assert m.top_k_accuracy == pytest.approx(ref["top"], rel=1e-12)
+    assert m.perplexity == pytest.approx(ref["perplexity"], rel=1e-10)
+    assert m.bits_per_sample == pytest.approx(ref["bits"], rel=1e-10)
+    assert m.mean_entropy == pytest.approx(ref["entropy"], rel=1e-10)
+    assert m.ece == pytest.approx(ref["ece"], rel=1e-9, abs=1e-12)
+    for row, (s, loss, acc, p) in zip(res.per_class, ref["per_class"], strict=True):
+        assert row["support"] == s
+        if s == 0:
+            assert row["loss"] is row["accuracy"] is row["mean_p_true"] is None
+        else:
+            assert row["loss"] == pytest.approx(loss, rel=1e-10)
+            assert row["accuracy"] == pytest.approx(acc, rel=1e-12)
+            assert row["mean_p_true"] == pytest.approx(p, rel=1e-10)
+    got = [(w["index"], w["target"], w["loss"]) for w in res.worst]
+    assert [g[:2] for g in got] == [r[:2] for r in ref["worst"]]
+    assert [g[2] for g in got] == pytest.approx([r[2] for r in ref["worst"]], rel=1e-12)
+
+
+def _data(seed=0, m=60, c=7):
+    rng = np.random.default_rng(seed)
+    return rng.normal(0, 2, (m, c)), rng.integers(0, c, m)
+
+
+# --- metrics against the reference ---------------------------------------------------------
+
+
+def test_plain_index_targets() -> None:
+    x, y = _data()
+    check(analyze(x, y, **ALL), reference(x, y))
+
+
+def test_ignored_targets_are_left_out_but_counted_in_index() -> None:
+    x, y = _data(1)
+    y[::4] = -100
+    res = analyze(x, y, **ALL)
+    check(res, reference(x, y))
+    assert res.metrics.count == 45
+    assert all(w["index"] % 4 for w in res.worst)
+
+
+def test_custom_ignore_index_and_a_class_with_no_support() -> None:
+    x, y = _data(2)
+    y[y == 3] = 0
+    y[::5] = 6
+    res = analyze(x, y, ignore_index=6, **ALL)
+    check(res, reference(x, y, ignore=6))
+    assert res.per_class[3]["support"] == 0 and res.per_class[6]["support"] == 0
+
+
+@pytest.mark.parametrize(
+    "opts",
+    [dict(weight=[1, 2, 3, 1, 0.5, 2, 1]), dict(label_smoothing=0.2),
+     dict(sample_weight=np.linspace(0.1, 2, 60)), dict(weight=[1] * 7, label_smoothing=0.1)],
+)
+def test_weights_and_smoothing_change_the_loss_columns_not_the_metrics(opts) -> None:
+    x, y = _data(3)
+    y[::7] = -100
+    per = evaluate(x, y, reduction="none", **opts).per_sample
+    res = analyze(x, y, per_sample=per, **ALL, **opts)
+    check(res, reference(x, y, losses=per))
+    plain = analyze(x, y, metrics=True)
+    assert res.metrics == plain.metrics  # metrics are unweighted and unsmoothed
+    hist = histogram(per[y != -100])
+    assert res.histogram == hist
+
+
+def test_soft_targets_use_their_argmax() -> None:
+    rng = np.random.default_rng(4)
+    x = rng.normal(0, 2, (40, 6))
+    q = rng.dirichlet(np.ones(6) * 0.5, 40)
+    per = evaluate(x, q, reduction="none", label_smoothing=0.1).per_sample
+    res = analyze(x, q, per_sample=per, **ALL)
+    check(res, reference(x, q, losses=per))
+
+
+def test_top_k_is_null_when_c_is_at_most_k() -> None:
+    x, y = _data(5, c=5)
+    assert analyze(x, y, metrics=True, topk=5).metrics.top_k_accuracy is None
+    assert analyze(x, y, metrics=True, topk=4).metrics.top_k_accuracy is not None
+    check(analyze(x, y, topk=2, **ALL), reference(x, y, k=2))
+
+
+@pytest.mark.parametrize("kind", ["probs", "logprobs"])
+def test_probability_and_log_probability_input(kind) -> None:
+    x, y = _data(6)
+    p = np.exp(x - x.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    given = p if kind == "probs" else np.log(p)
+    check(analyze(given, y, input_kind=kind, **ALL), reference(x, y))
+
+
+def test_all_ignored_gives_nan_metrics() -> None:
+    x, _ = _data(7, m=4)
+    res = analyze(x, np.full(4, -100), **ALL)
+    assert res.metrics.count == 0 and math.isnan(res.metrics.accuracy)
+    assert res.worst == [] and sum(res.histogram["counts"]) == 0
+
+
+def test_worked_example() -> None:
+    x = np.arange(1.0, 13.0).reshape(3, 4)
+    res = analyze(x, [1, 2, 3], **ALL)
+    # p[y] = 0.0871, 0.2369, 0.6439; only sample 2 is right; loss = -log p[y]
+    assert res.metrics.accuracy == pytest.approx(1 / 3)
+    assert res.metrics.perplexity == pytest.approx(math.exp(1.4401896985611955), rel=1e-14)
+    assert [w["index"] for w in res.worst] == [0, 1, 2]
+
+
+# --- K-dim input ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape,axis", [((3, 5, 2, 4), 1), ((4, 6, 5), -1), ((5, 3), 0)])
+def test_k_dim_matches_the_flattened_rows(shape, axis) -> None:
+    rng = np.random.default_rng(8)
+    x = rng.normal(0, 2, shape)
+    c = shape[axis]
+    batch = tuple(s for i, s in enumerate(shape) if i != axis % len(shape))
+    y = rng.integers(0, c, batch)
+    y.reshape(-1)[::3] = -100
+    res = analyze(x, y, class_axis=axis, **ALL)
+    rows = np.moveaxis(x, axis, -1).reshape(-1, c)
+    ref = reference(rows, y.reshape(-1))
+    flat = [w["index"] for w in res.worst]
+    res_flat = [
+        int(np.ravel_multi_index(tuple(i), batch)) if isinstance(i, list) else i for i in flat
+    ]
+    assert res_flat == [r[0] for r in ref["worst"]]
+    if len(batch) > 1:
+        assert all(isinstance(i, list) and len(i) == len(batch) for i in flat)
+    assert res.metrics.accuracy == pytest.approx(ref["accuracy"])
+    assert res.metrics.ece == pytest.approx(ref["ece"], abs=1e-12)
+
+
+def test_one_d_input_is_one_sample() -> None:
+    res = analyze(np.array([1.0, 3.0, 2.0]), np.array(1), **ALL)
+    assert res.metrics.count == 1 and res.metrics.accuracy == 1.0
+    assert res.worst[0]["index"] == 0
+
+
+# --- torch, where it defines the same quantity ---------------------------------------------
+
+
+def test_against_torch() -> None:
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F  # noqa: N812
+
+    rng = np.random.default_rng(9)
+    x = rng.normal(0, 2, (2, 8, 5, 3))
+    y = rng.integers(0, 8, (2, 5, 3))
+    y[0, 1] = -100
+    w = rng.uniform(0.5, 2, 8)
+    per = evaluate(x, y, weight=w, label_smoothing=0.1, reduction="none").per_sample
+    res = analyze(x, y, per_sample=per, topk=3, **ALL)
+    tx, ty = torch.tensor(x), torch.tensor(y)
+    valid = ty != -100
+    logits = tx.movedim(1, -1)[valid]  # (n, C) rows of the targets used
+    labels = ty[valid]
+    m = res.metrics
+    assert m.accuracy == pytest.approx((logits.argmax(1) == labels).double().mean().item())
+    top3 = (logits.topk(3, dim=1).indices == labels[:, None]).any(1).double().mean().item()
+    assert m.top_k_accuracy == pytest.approx(top3)
+    assert m.perplexity == pytest.approx(math.exp(F.cross_entropy(tx, ty).item()), rel=1e-12)
+    ent = torch.distributions.Categorical(logits=logits).entropy().mean().item()
+    assert m.mean_entropy == pytest.approx(ent, rel=1e-12)
+    tper = F.cross_entropy(tx, ty, weight=torch.tensor(w), label_smoothing=0.1, reduction="none")
+    for c, row in enumerate(res.per_class):
+        assert row["loss"] == pytest.approx(tper[ty == c].mean().item(), rel=1e-12)
+    top_loss = torch.topk(tper.reshape(-1), 5).values.tolist()
+    assert [r["loss"] for r in res.worst] == pytest.approx(top_loss, rel=1e-12)
+
+
+# --- block by block ---------------------------------------------------------------------------
+
+
+def _feed_blocks(x, y, sizes, order, **opts) -> Accumulator:
+    per = evaluate(x, y, reduction="none").per_sample
+    acc = Accumulator(x.shape[1], batch_shape=(x.shape[0],), worst=5, hist=True, **opts)
+    logp = np.concatenate([lp for _, lp in iter_log_probs(x)])
+    bounds = np.cumsum([0, *sizes])
+    for b in order:
+        s, e = bounds[b], bounds[b + 1]
+        acc.update(logp[s:e], y[s:e], int(s), loss=per[s:e])
+    return acc
+
+
+def test_blocks_in_any_order_and_merged_equal_one_pass() -> None:
+    x, y = _data(10, m=100)
+    y[::9] = -100
+    one = analyze(x, y, per_sample=evaluate(x, y, reduction="none").per_sample, **ALL)
+    sizes = [7, 30, 1, 22, 40]
+    shuffled = _feed_blocks(x, y, sizes, [3, 0, 4, 2, 1]).result(**{**ALL, "worst": True})
+    left = _feed_blocks(x, y, sizes, [0, 1])
+    left.merge(_feed_blocks(x, y, sizes, [2, 3, 4]))
+    for res in (shuffled, left.result(**{**ALL, "worst": True})):
+        assert res.worst == one.worst
+        for got, want in zip(res.per_class, one.per_class, strict=True):
+            assert got["support"] == want["support"]
+            assert got["loss"] == pytest.approx(want["loss"], rel=1e-12)
+        assert res.histogram == one.histogram
+        for f in ("accuracy", "perplexity", "mean_entropy", "ece", "count"):
+            assert getattr(res.metrics, f) == pytest.approx(getattr(one.metrics, f), rel=1e-12)
+
+
+def test_memory_mapped_input_equals_in_memory(tmp_path) -> None:
+    x, y = _data(11, m=300, c=9)
+    np.save(tmp_path / "x.npy", x)
+    mm = np.load(tmp_path / "x.npy", mmap_mode="r")
+    assert analyze(mm, y, **ALL) == analyze(x, y, **ALL)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 5), min_size=1, max_size=4),
+    axis_seed=st.integers(0, 3),
+    block_bytes=st.sampled_from([1, 40, 100, 1000, 1 << 20]),
+)
+def test_iter_rows_is_the_flat_sample_order(shape, axis_seed, block_bytes) -> None:
+    shape = tuple(shape)
+    axis = axis_seed % len(shape)
+    x = np.arange(float(np.prod(shape))).reshape(shape)
+    batch = shape[:axis] + shape[axis + 1 :] if len(shape) > 1 else ()
+    t = prepare_targets(shape, np.zeros(batch or (1,)), class_axis=axis)
+    blocks = list(iter_rows(x, class_axis=axis, block_bytes=block_bytes))
+    assert [s for s, _ in blocks] == list(np.cumsum([0] + [len(r) for _, r in blocks])[:-1])
+    assert np.array_equal(np.concatenate([r for _, r in blocks]), t.rows(x))
+    budget = max(1, block_bytes // (8 * shape[axis]))
+    assert all(len(r) <= budget for _, r in blocks) or len(shape) == 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    m=st.integers(1, 30), c=st.integers(1, 8), seed=st.integers(0, 2**16), cut=st.integers(1, 29)
+)
+def test_property_split_anywhere_same_result(m, c, seed, cut) -> None:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 3, (m, c))
+    y = rng.integers(0, c, m)
+    y[rng.random(m) < 0.2] = -100
+    cut = min(cut, m)
+    sizes = [cut, m - cut] if cut < m else [m]
+    res = _feed_blocks(x, y, sizes, list(range(len(sizes)))[::-1]).result(
+        metrics=True, worst=True
+    )
+    ref = reference(x, y, k=5)
+    if ref["count"]:
+        assert res.metrics.accuracy == pytest.approx(ref["accuracy"])
+        assert 0.0 <= res.metrics.ece <= 1.0
+    assert [w["index"] for w in res.worst] == [r[0] for r in ref["worst"]]
+
+
+# --- the histogram ----------------------------------------------------------------------------
+
+
+def test_histogram_bins() -> None:
+    h = histogram([0.0, 0.5, 1.0, 2.0, np.inf, np.nan], bins=4)
+    assert h == {"edges": [0.0, 0.5, 1.0, 1.5, 2.0], "counts": [1, 1, 1, 1]}
+    assert histogram([], bins=2) == {"edges": [0.0, 0.5, 1.0], "counts": [0, 0]}
+    assert histogram([-1.0, 1.0], bins=2)["edges"] == [-1.0, 0.0, 1.0]
+    assert histogram([0.0, 0.0], bins=1) == {"edges": [0.0, 1.0], "counts": [2]}
+
+
+def test_nan_losses_come_first_among_the_worst() -> None:
+    acc = Accumulator(2, batch_shape=(3,), worst=2)
+    acc.update(np.log([[0.5, 0.5]] * 3), np.array([0, 1, 0]), 0, loss=np.array([1.0, np.nan, 2]))
+    assert [w["index"] for w in acc.result(worst=True).worst] == [1, 2]
+
+
+def test_ece_bin_edges_are_left_open() -> None:
+    # confidences exactly 0.6 (= 9/15) fall in the bin (8/15, 9/15], with the 0.55 one
+    p = np.array([[0.6, 0.4], [0.6, 0.4], [0.55, 0.45]])
+    res = analyze(p, [0, 1, 0], input_kind="probs", metrics=True)
+    conf = (0.6 + 0.6 + 0.55) / 3
+    assert res.metrics.ece == pytest.approx(abs(2 / 3 - conf), rel=1e-12)
+
+
+def test_classifier10_sample_figures() -> None:
+    z = np.loadtxt(ROOT / "samples/classifier10/logits.csv", delimiter=",", skiprows=1)
+    y = np.loadtxt(ROOT / "samples/classifier10/labels.csv", skiprows=1).astype(int)
+    assert z.shape == (400, 10)
+    check(analyze(z, y, **ALL), reference(z, y))
