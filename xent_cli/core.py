@@ -57,6 +57,15 @@ def _as_float(x: ArrayLike, dtype: str | None = None) -> np.ndarray:
     return arr.astype(compute_dtype(arr.dtype, dtype), copy=False)
 
 
+def _big(x: object) -> bool:
+    """Whether ``x`` goes to the bounded-memory, multi-threaded path of :mod:`xent_cli.blocks`
+    (a memory-mapped array, or one of more than a few MiB)."""
+    return isinstance(x, np.memmap) or (isinstance(x, np.ndarray) and x.nbytes > _BLOCKED_BYTES)
+
+
+_BLOCKED_BYTES = 4 << 20
+
+
 def log_softmax(x: ArrayLike, axis: int = -1, *, dtype: str | None = None) -> np.ndarray:
     r"""Stable log-softmax: :math:`z - \max z - \log\sum_c e^{z_c - \max z}` along ``axis``.
 
@@ -66,6 +75,10 @@ def log_softmax(x: ArrayLike, axis: int = -1, *, dtype: str | None = None) -> np
     >>> log_softmax([0.0, 1.0, 2.0, 3.0]).round(4)
     array([-3.4402, -2.4402, -1.4402, -0.4402])
     """
+    if _big(x):
+        from .blocks import softmax_blocked
+
+        return softmax_blocked(x, axis, log=True, dtype=dtype)
     arr = _as_float(x, dtype)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         shifted = arr - np.max(arr, axis=axis, keepdims=True)
@@ -80,6 +93,10 @@ def softmax(x: ArrayLike, axis: int = -1, *, dtype: str | None = None) -> np.nda
     >>> softmax([1.0, 1.0, 2.0, 2.0]).round(4)
     array([0.1345, 0.1345, 0.3655, 0.3655])
     """
+    if _big(x):
+        from .blocks import softmax_blocked
+
+        return softmax_blocked(x, axis, dtype=dtype)
     arr = _as_float(x, dtype)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         e = np.exp(arr - np.max(arr, axis=axis, keepdims=True))
@@ -188,6 +205,23 @@ def evaluate(
     >>> round(r.loss, 4), r.per_sample.round(4).tolist(), r.count, r.weight_sum
     (1.4402, [2.4402, 1.4402, 0.4402], 3, 3.0)
     """
+    if _big(input):
+        from .blocks import evaluate_blocked
+
+        return evaluate_blocked(
+            input,
+            target,
+            weight=weight,
+            ignore_index=ignore_index,
+            reduction=reduction,
+            label_smoothing=label_smoothing,
+            class_axis=class_axis,
+            input_kind=input_kind,
+            sample_weight=sample_weight,
+            targets_kind=targets_kind,
+            dtype=dtype,
+            threads=threads,
+        )
     _check_options(reduction, label_smoothing, input_kind)
     x = _as_float(input, dtype)
     t = prepare_targets(
@@ -334,6 +368,23 @@ def cross_entropy_grad(
     >>> g[0].round(4)
     array([ 0.0321, -0.9129,  0.2369,  0.6439])
     """
+    if _big(input):
+        from .blocks import grad_blocked
+
+        return grad_blocked(
+            input,
+            target,
+            weight=weight,
+            ignore_index=ignore_index,
+            reduction=reduction,
+            label_smoothing=label_smoothing,
+            class_axis=class_axis,
+            input_kind=input_kind,
+            sample_weight=sample_weight,
+            targets_kind=targets_kind,
+            dtype=dtype,
+            threads=threads,
+        )
     _check_options(reduction, label_smoothing, input_kind)
     x = _as_float(input, dtype)
     t = prepare_targets(

@@ -1,0 +1,143 @@
+"""Block-wise input checks: non-finite values and probability rows, in bounded memory.
+
+The figures :mod:`xent_cli.diagnose` turns into warnings, computed one block at a time (on
+threads) instead of through a full-size boolean array. NumPy and the standard library only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _kernel as kern
+from ._kernel_run import (
+    BLOCK_BYTES,
+    Progress,
+    chunk,
+    make_plan,
+    per_thread,
+    reshaped,
+    run,
+    run_items,
+)
+
+__all__ = ["ProbabilityStats", "check_inputs_blocked", "non_finite_stats", "probability_stats"]
+
+
+def _pieces(x: np.ndarray, size: int, offset: int = 0) -> list[tuple[int, np.ndarray]]:
+    """``x`` in C order as 1-D views of at most ``size`` values: ``(flat offset, view)``."""
+    flat = reshaped(x, (x.size,))
+    if flat is None:  # not addressable as one flat view: one piece list per leading index
+        step = x[0].size if len(x) else 0
+        out: list[tuple[int, np.ndarray]] = []
+        for i in range(x.shape[0]):
+            out += _pieces(x[i], size, offset + i * step)
+        return out
+    return [(offset + k, flat[k : k + size]) for k in range(0, flat.size, size)]
+
+
+def non_finite_stats(
+    x: np.ndarray, *, threads: int | None = None, progress: Progress | None = None
+) -> tuple[int, int]:
+    """``(count, first)``: how many values of ``x`` are NaN or ±inf, and the flat C-order
+    index of the first one (``-1`` when there is none).
+
+    >>> non_finite_stats(np.array([[0.0, 1.0], [np.inf, np.nan]]))
+    (2, 2)
+    """
+    arr = np.asarray(x) if not isinstance(x, np.ndarray) else x
+    if arr.dtype.kind != "f" or arr.size == 0:
+        return 0, -1
+    pieces = _pieces(arr, max(1, BLOCK_BYTES // arr.itemsize))
+    found: list[tuple[int, int]] = [(0, -1)] * len(pieces)
+
+    def work(i: int) -> None:
+        offset, piece = pieces[i]
+        if kern.finite_summary(piece):
+            return
+        bad = ~np.isfinite(piece)
+        found[i] = (int(np.count_nonzero(bad)), offset + int(np.argmax(bad)))
+
+    run_items(range(len(pieces)), work, lambda i: pieces[i][1].size, arr.size, threads, progress)
+    count = sum(n for n, _ in found)
+    first = next((f for n, f in found if n), -1)
+    return count, first
+
+
+@dataclass(frozen=True)
+class ProbabilityStats:
+    """What is wrong with rows of probabilities (sample index, class index, value)."""
+
+    outside: tuple[int, int, float] | None  # first value outside [0, 1]
+    n_off: int  # rows whose sum is off 1 by more than the tolerance
+    first_off: tuple[int, float] | None  # first such row and its sum
+
+
+def probability_stats(
+    x: np.ndarray,
+    class_axis: int,
+    *,
+    tol: float = 1e-6,
+    threads: int | None = None,
+    progress: Progress | None = None,
+) -> ProbabilityStats:
+    """Values outside [0, 1] and row sums off 1 (more than ``tol``) of probabilities whose
+    classes lie along ``class_axis`` (non-negative); rows in the core's sample order.
+
+    >>> probability_stats(np.array([[0.5, 0.6], [1.5, -0.5]]), 1)
+    ProbabilityStats(outside=(1, 0, 1.5), n_off=1, first_off=(0, 1.1))
+    """
+    arr = np.asarray(x) if not isinstance(x, np.ndarray) else x
+    ct = np.dtype(np.float64)
+    plan = make_plan(arr, class_axis, ct.itemsize, col=False)
+    work_of = per_thread(lambda: kern.Work(plan.rows, plan.n_classes, ct))
+    results: dict[int, tuple] = {}
+
+    def work(block: tuple[int, int, int, int]) -> None:
+        m0, _ = plan.span(block)
+        rows = chunk(plan, work_of(), block, ct)
+        outside = None
+        low = np.fmin.reduce(rows, axis=None) if rows.size else 0.0  # NaN is not outside
+        high = np.fmax.reduce(rows, axis=None) if rows.size else 0.0
+        if low < 0 or high > 1:
+            mask = (rows < 0) | (rows > 1)
+            r, c = np.unravel_index(int(np.argmax(mask)), mask.shape)
+            outside = (m0 + int(r), int(c), float(rows[r, c]))
+        sums = np.add.reduce(rows, axis=1)
+        off = np.abs(sums - 1.0) > tol
+        n_off = int(np.count_nonzero(off))
+        first = None
+        if n_off:
+            i = int(np.argmax(off))
+            first = (m0 + i, float(sums[i]))
+        results[m0] = (outside, n_off, first)
+
+    run(plan, work, threads, progress)
+    ordered = [results[k] for k in sorted(results)]
+    outside = next((o for o, _, _ in ordered if o is not None), None)
+    first_off = next((f for _, _, f in ordered if f is not None), None)
+    return ProbabilityStats(outside, sum(n for _, n, _ in ordered), first_off)
+
+
+def check_inputs_blocked(
+    x: np.ndarray,
+    target: np.ndarray | None,
+    *,
+    input_kind: str = "logits",
+    targets_kind: str | None = "index",
+    class_axis: int = 1,
+    threads: int | None = None,
+) -> list[str]:
+    """:func:`xent_cli.diagnose.check_inputs` in bounded memory, whatever the input's size."""
+    from .diagnose import check_inputs
+
+    return check_inputs(
+        x,
+        target,
+        input_kind=input_kind,
+        targets_kind=targets_kind,
+        class_axis=class_axis,
+        threads=threads,
+        blocked=True,
+    )

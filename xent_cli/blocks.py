@@ -1,0 +1,388 @@
+"""Bounded-memory, multi-threaded execution of the core over big arrays, block by block.
+
+The functions here take the arguments of their :mod:`xent_cli.core` counterparts and give
+the same results (the same per-sample values, the same float64 reductions), but never hold
+more than a few blocks of the ``N × C`` input at a time: a ``np.memmap`` (``np.load(path,
+mmap_mode="r")``) is read block by block, array outputs are written block by block into
+``out`` (an ``np.lib.format.open_memmap`` for ``-o out.npy``), and the blocks run on
+``threads`` worker threads (``None``: every available core). What stays in memory is
+``O(M)``: the targets and the ``M`` per-sample losses.
+
+Blocks hold about ``BLOCK_BYTES`` of input in the compute precision, as rows ``(R, C)``,
+or transposed ``(C, R)`` when there are few classes; float16 input is converted to float32
+per block with an exact integer trick. ``progress(done_rows, total_rows)``, when given, is
+called from the calling thread as blocks finish.
+
+>>> x = np.arange(1.0, 13.0).reshape(3, 4)
+>>> r = evaluate_blocked(x, [1, 2, 3], block_rows=2, threads=2)
+>>> round(r.loss, 4), r.count
+(1.4402, 3)
+>>> softmax_blocked(x, axis=1, block_rows=1)[0].round(4)
+array([0.0321, 0.0871, 0.2369, 0.6439])
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _kernel as kern
+from ._kernel_checks import check_inputs_blocked, non_finite_stats, probability_stats
+from ._kernel_run import (
+    BLOCK_BYTES,
+    MIN_BYTES,
+    Block,
+    Plan,
+    Progress,
+    as_numeric,
+    available_threads,
+    chunk,
+    make_plan,
+    out_block,
+    per_thread,
+    run,
+    should_block,
+    view3,
+)
+from .core import LossResult, _check_options, _losses, _row_log_probs, compute_dtype
+from .targets import Targets, normalize_class_axis, prepare_targets, resolve_kind
+
+_AxisError = getattr(np, "exceptions", np).AxisError  # NumPy < 1.25: np.AxisError
+
+__all__ = [
+    "BLOCK_BYTES",
+    "MIN_BYTES",
+    "available_threads",
+    "check_inputs_blocked",
+    "check_targets",
+    "evaluate_blocked",
+    "grad_blocked",
+    "non_finite_stats",
+    "probability_stats",
+    "progress_bar",
+    "sample_rows",
+    "should_block",
+    "softmax_blocked",
+]
+
+
+def _targets(
+    shape: tuple[int, ...], target: npt.ArrayLike, **kw: object
+) -> tuple[Targets, np.ndarray | None]:
+    """Checked targets, and for probability targets their ``(P, C, S)`` view (not copied).
+
+    Probability targets are validated on a zero-stride stand-in of their dtype, so that
+    ``prepare_targets`` (which flattens them) never copies a big array.
+    """
+    tgt = target if isinstance(target, np.ndarray) else np.asarray(target)
+    kind = resolve_kind(shape, tgt.shape, str(kw.get("targets_kind", "auto")))
+    if kind == "prob" and tgt.shape == tuple(shape):
+        stand_in = np.broadcast_to(np.zeros((), tgt.dtype), shape)
+        t = prepare_targets(shape, stand_in, **kw)
+        return t, view3(tgt, t.class_axis)
+    return prepare_targets(shape, tgt, **kw), None
+
+
+def check_targets(
+    input_shape: tuple[int, ...],
+    target: npt.ArrayLike,
+    *,
+    class_axis: int = 1,
+    weight: npt.ArrayLike | None = None,
+    ignore_index: int = -100,
+    sample_weight: npt.ArrayLike | None = None,
+    targets_kind: str = "auto",
+) -> Targets:
+    """``prepare_targets`` (same checks, same errors) that never copies probability targets:
+    they are checked for shape and dtype only (their values by ``diagnose``, block-wise).
+
+    The returned ``Targets`` holds a zero-stride stand-in for probability targets.
+
+    >>> check_targets((4, 3), np.zeros((4, 3), np.float32)).n_rows
+    4
+    """
+    return _targets(
+        tuple(input_shape),
+        target,
+        class_axis=class_axis,
+        weight=weight,
+        ignore_index=ignore_index,
+        sample_weight=sample_weight,
+        targets_kind=targets_kind,
+    )[0]
+
+
+def sample_rows(
+    x: npt.ArrayLike, class_axis: int, start: int, stop: int, dtype: str | None = None
+) -> np.ndarray:
+    """Samples ``start:stop`` of ``x`` as ``(n, C)`` rows in the compute precision, read
+    without touching the rest (what ``explain`` shows of a big input).
+
+    >>> sample_rows(np.arange(24.0).reshape(2, 3, 4), 1, 3, 5).tolist()
+    [[3.0, 7.0, 11.0], [12.0, 16.0, 20.0]]
+    """
+    arr = as_numeric(x)
+    axis = normalize_class_axis(arr.ndim, class_axis)
+    x3 = view3(arr, axis)
+    m = np.arange(max(0, start), min(stop, x3.shape[0] * x3.shape[2]))
+    rows = x3[m // x3.shape[2], :, m % x3.shape[2]]
+    return rows.astype(compute_dtype(arr.dtype, dtype))
+
+
+def _block_targets(t: Targets, prob3: np.ndarray | None, plan: Plan, block: Block) -> Targets:
+    """The targets of the samples of one block, as a ``Targets`` of ``(n, C)`` rows."""
+    m0, m1 = plan.span(block)
+    n, c = m1 - m0, plan.n_classes
+    prob = None
+    if prob3 is not None:
+        p0, p1, s0, s1 = block
+        prob = np.reshape(prob3[p0:p1, :, s0:s1].transpose(0, 2, 1), (n, c))
+    index = None if t.index is None else t.index[m0:m1]
+    sw = None if t.sample_weight is None else t.sample_weight[m0:m1]
+    return Targets((n, c), 1, index, prob, t.valid[m0:m1], t.weight, sw)
+
+
+def _safe_index(t: Targets, m0: int, m1: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Class indices of samples ``m0:m1`` safe to gather with (0 where ignored), and the
+    ignored samples' mask (``None`` when none is ignored)."""
+    y, valid = t.index[m0:m1], t.valid[m0:m1]
+    if valid.all():
+        return y, None
+    ignored = ~valid
+    return np.where(ignored, 0, y), ignored
+
+
+def _setup(x: npt.ArrayLike, target: npt.ArrayLike, kw: dict) -> tuple:
+    """Shared start of the loss functions: options, input, compute dtype and targets."""
+    _check_options(kw["reduction"], kw["label_smoothing"], kw["input_kind"])
+    arr = as_numeric(x)
+    ct = compute_dtype(arr.dtype, kw["dtype"])
+    t, prob3 = _targets(
+        arr.shape,
+        target,
+        class_axis=kw["class_axis"],
+        weight=kw["weight"],
+        ignore_index=kw["ignore_index"],
+        sample_weight=kw["sample_weight"],
+        targets_kind=kw["targets_kind"],
+    )
+    return arr, ct, t, prob3
+
+
+def evaluate_blocked(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    weight: npt.ArrayLike | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    class_axis: int = 1,
+    input_kind: str = "logits",
+    sample_weight: npt.ArrayLike | None = None,
+    targets_kind: str = "auto",
+    dtype: str | None = None,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    block_rows: int | None = None,
+) -> LossResult:
+    """:func:`xent_cli.core.evaluate`, block by block (same arguments and result).
+
+    ``block_rows`` overrides the number of samples per block (tests use tiny blocks).
+    """
+    kw = dict(locals())
+    arr, ct, t, prob3 = _setup(input, target, kw)
+    eps = float(label_smoothing)
+    fast = input_kind == "logits" and t.index is not None
+    plan = make_plan(arr, t.class_axis, ct.itemsize, block_rows, col=None if fast else False)
+    work_of = per_thread(lambda: kern.Work(plan.rows, plan.n_classes, ct))
+    loss = np.empty(t.n_rows, np.float64)
+
+    def work(block: Block) -> None:
+        m0, m1 = plan.span(block)
+        w = work_of()
+        xs = chunk(plan, w, block, ct)
+        dest = loss[m0:m1]
+        if fast:
+            y, ignored = _safe_index(t, m0, m1)
+            kern.index_losses(xs, w, plan.col, y, ignored, t.weight, eps, dest)
+            if t.sample_weight is not None:
+                dest *= t.sample_weight[m0:m1]
+        else:
+            tb = _block_targets(t, prob3, plan, block)
+            dest[:] = _losses(_row_log_probs(xs, input_kind), tb, eps)
+
+    run(plan, work, threads, progress)
+    reduced, count, weight_sum = kern.reduce_losses(loss, t, reduction)
+    return LossResult(reduced, loss.reshape(t.batch_shape), reduction, count, weight_sum)
+
+
+def _output(out: np.ndarray | None, shape: tuple[int, ...], dtype: np.dtype, axis: int):
+    """The output array (made when ``None``) and its ``(P, C, S)`` view, never a copy."""
+    if out is None:
+        out = np.empty(shape, dtype)
+    if tuple(out.shape) != tuple(shape):
+        raise ValueError(f"out has shape {out.shape}, expected the input's shape {shape}")
+    if out.dtype.kind != "f" or not out.flags.writeable:
+        raise ValueError(f"out must be a writeable float array, got {out.dtype}")
+    if not out.flags.c_contiguous:
+        raise ValueError("out must be C-contiguous (e.g. np.lib.format.open_memmap)")
+    out3 = view3(out, axis)
+    return out, out3
+
+
+def _write(dst3: np.ndarray, dst2: np.ndarray | None, g: np.ndarray) -> None:
+    """Copy a finished block ``g`` (2-D, the plan's layout) into the output, unless it is there."""
+    if g is not dst2:
+        np.copyto(dst3, g.reshape(dst3.shape), casting="same_kind")
+
+
+def grad_blocked(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    weight: npt.ArrayLike | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    class_axis: int = 1,
+    input_kind: str = "logits",
+    sample_weight: npt.ArrayLike | None = None,
+    targets_kind: str = "auto",
+    dtype: str | None = None,
+    threads: int | None = None,
+    out: np.ndarray | None = None,
+    progress: Progress | None = None,
+    block_rows: int | None = None,
+) -> np.ndarray:
+    """:func:`xent_cli.core.cross_entropy_grad`, block by block, written into ``out``.
+
+    ``out`` (default: a new float64 array) has the input's shape, is C-contiguous and
+    floating point, e.g. ``np.lib.format.open_memmap(path, "w+", np.float64, shape)``.
+    Returns ``out``.
+    """
+    kw = dict(locals())
+    arr, ct, t, prob3 = _setup(input, target, kw)
+    eps = float(label_smoothing)
+    out, out3 = _output(out, arr.shape, np.dtype(np.float64), t.class_axis)
+    scale = np.float64(1.0)
+    if reduction == "mean":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.float64(1.0) / np.float64(np.sum(t.effective_weight, dtype=np.float64))
+    fast = input_kind == "logits" and t.index is not None and bool(np.isfinite(scale))
+    plan = make_plan(arr, t.class_axis, ct.itemsize, block_rows, col=None if fast else False)
+    work_of = per_thread(lambda: kern.Work(plan.rows, plan.n_classes, ct))
+    n_classes = plan.n_classes
+    if fast:
+        coef_y, coef_smooth, row_total = kern.index_coefficients(t, n_classes, eps, scale)
+
+    def work(block: Block) -> None:
+        m0, m1 = plan.span(block)
+        w = work_of()
+        xs = chunk(plan, w, block, ct)
+        dst3, dst2 = out_block(plan, out3, block)
+        if fast:
+            direct = dst2 is not None and dst2.dtype == np.float64 and dst2.flags.c_contiguous
+            g = dst2 if direct else w.f64(xs.size).reshape(xs.shape)
+            smooth = None if coef_smooth is None else coef_smooth[m0:m1]
+            y, _ = _safe_index(t, m0, m1)
+            rows = (coef_y[m0:m1], smooth, row_total[m0:m1])
+            kern.index_grad(xs, w, plan.col, y, *rows, t.weight, g)
+        else:
+            tb = _block_targets(t, prob3, plan, block)
+            g = kern.generic_grad(xs, tb, eps, scale, reduction, input_kind)
+        _write(dst3, dst2, g)
+
+    run(plan, work, threads, progress)
+    return out
+
+
+def softmax_blocked(
+    x: npt.ArrayLike,
+    axis: int = -1,
+    *,
+    log: bool = False,
+    dtype: str | None = None,
+    out: np.ndarray | None = None,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    block_rows: int | None = None,
+) -> np.ndarray:
+    """:func:`xent_cli.core.softmax` (``log=True``: ``log_softmax``) block by block, into
+    ``out`` (default: a new array in the compute precision). Returns ``out``."""
+    arr = as_numeric(x)
+    ct = compute_dtype(arr.dtype, dtype)
+    if arr.ndim == 0:
+        raise _AxisError(axis, 0)
+    if not -arr.ndim <= axis < arr.ndim:
+        raise _AxisError(axis, arr.ndim)
+    ax = axis % arr.ndim
+    out, out3 = _output(out, arr.shape, ct, ax)
+    plan = make_plan(arr, ax, ct.itemsize, block_rows)
+    work_of = per_thread(lambda: kern.Work(plan.rows, plan.n_classes, ct, second=log))
+
+    def work(block: Block) -> None:
+        w = work_of()
+        xs = chunk(plan, w, block, ct)
+        dst3, dst2 = out_block(plan, out3, block)
+        direct = dst2 is not None and dst2.dtype == ct
+        a = dst2 if direct else w.a[: xs.size].reshape(xs.shape)
+        kern.softmax_chunk(xs, a, w, plan.col, log)
+        _write(dst3, dst2, a)
+
+    run(plan, work, threads, progress)
+    return out
+
+
+@contextmanager
+def progress_bar(
+    description: str, *, stream: TextIO | None = None, delay: float = 0.5
+) -> Iterator[Progress | None]:
+    """A ``progress(done, total)`` callback that draws a Rich progress bar on ``stream``
+    (stderr), or ``None`` when the stream is not a terminal. The bar appears only once a run
+    has taken ``delay`` seconds (Rich is imported then, not before) and is removed at the end.
+
+    >>> import io
+    >>> with progress_bar("compute", stream=io.StringIO()) as progress:
+    ...     progress is None
+    True
+    """
+    stream = sys.stderr if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    if not (isatty and isatty()):
+        yield None
+        return
+    start = time.monotonic()
+    state: dict = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in state:
+            if time.monotonic() - start < delay or done >= total:
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
+            from rich.progress import Progress as Bar
+
+            bar = Bar(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TimeRemainingColumn(),
+                console=Console(file=stream),
+                transient=True,
+            )
+            bar.start()
+            state["bar"], state["task"] = bar, bar.add_task(description, total=total)
+        state["bar"].update(state["task"], completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if "bar" in state:
+            state["bar"].stop()
