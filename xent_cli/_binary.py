@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from . import _memory
 from ._errors import InputError
 from ._jsonin import class_name
 from ._text import Parsed
@@ -33,6 +34,9 @@ __all__ = ["NPY_MAGIC", "NPZ_MAGICS", "load_npy_bytes", "load_npy_path", "load_n
 
 NPY_MAGIC = b"\x93NUMPY"
 NPZ_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip with members, an empty zip
+#: Deflate cannot compress better than about 1032:1, and ``np.savez`` writes nothing else: a
+#: member that claims more is a lie or a zip bomb (sparse one-hot arrays reach about 750:1).
+MAX_RATIO = 1100
 
 _ZIP_ERRORS = (
     zipfile.BadZipFile,
@@ -50,6 +54,18 @@ _ZIP_ERRORS = (
 def _one_line(err: BaseException) -> str:
     text = " ".join(str(err).split())
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _why(err: BaseException) -> str:
+    """What is wrong with a header, in words for the user rather than numpy's."""
+    text = str(err)
+    if isinstance(err, EOFError) or text.startswith("EOF"):
+        return "the file ends inside the header"
+    if "malformed node" in text:  # ast.literal_eval met code (a call, an operator)
+        return "not a plain Python literal; nothing in it was run"
+    if "max_header_size" in text:
+        return "longer than the 10000 bytes numpy reads safely"
+    return _one_line(err)
 
 
 def _header(fp: BinaryIO, source: str) -> tuple:
@@ -80,7 +96,7 @@ def _header(fp: BinaryIO, source: str) -> tuple:
         RecursionError,  # a pathologically nested header
         tokenize.TokenError,  # numpy re-tokenises headers that might come from Python 2
     ) as err:
-        raise InputError(f"{source}: damaged .npy header ({_one_line(err)})") from None
+        raise InputError(f"{source}: damaged .npy header ({_why(err)})") from None
     if not all(type(size) is int and size >= 0 for size in shape):
         raise InputError(f"{source}: damaged .npy header (shape {shape})")
     return shape, fortran, dtype, fp.tell()
@@ -113,28 +129,35 @@ def _check(shape: tuple, dtype: np.dtype, available: int, source: str, role: str
 
 
 def _finish(array: np.ndarray, source: str) -> np.ndarray:
+    """Byte strings become text; text must hold real characters (numpy does not check)."""
     if array.dtype.kind == "S":
         try:
             return array.astype(str)
         except UnicodeDecodeError:
             raise InputError(f"{source}: byte strings that are not ASCII text") from None
+    if array.dtype.kind == "U":
+        codes = np.frombuffer(array.tobytes(), dtype=np.dtype(array.dtype.byteorder + "u4"))
+        if ((codes > 0x10FFFF) | ((codes >= 0xD800) & (codes <= 0xDFFF))).any():
+            raise InputError(f"{source}: strings that are not valid text (bad code points)")
     return array
 
 
 def load_npy_bytes(data: bytes, source: str, role: str) -> np.ndarray:
     """Load a ``.npy`` held in memory (from a pipe or an ``.npz`` member), never unpickling.
 
+    The array is a read-only view of ``data`` (no copy): the header is checked first, so an
+    absurd shape or a short buffer is refused before anything is allocated.
+
     >>> buffer = io.BytesIO(); np.save(buffer, np.arange(3.0))
     >>> load_npy_bytes(buffer.getvalue(), "<stdin>", "logits").tolist()
     [0.0, 1.0, 2.0]
     """
-    stream = io.BytesIO(data)
-    shape, _, dtype, offset = _header(stream, source)
+    shape, fortran, dtype, offset = _header(io.BytesIO(data), source)
     _check(shape, dtype, len(data) - offset, source, role)
-    stream.seek(0)
     try:
-        array = np.load(stream, allow_pickle=False)
-    except (ValueError, TypeError, OSError, EOFError) as err:
+        flat = np.frombuffer(data, dtype=dtype, count=math.prod(shape), offset=offset)
+        array = flat.reshape(shape, order="F" if fortran else "C")
+    except (ValueError, TypeError) as err:
         raise InputError(f"{source}: damaged .npy file ({_one_line(err)})") from None
     return _finish(array, source)
 
@@ -149,7 +172,9 @@ def load_npy_path(path: str, source: str, role: str) -> np.ndarray:
             shape, _, dtype, offset = _header(fp, source)
             size = os.fstat(fp.fileno()).st_size
         _check(shape, dtype, size - offset, source, role)
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "created on Python 2", as in _header
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
     except InputError:
         raise
     except OSError as err:
@@ -177,20 +202,49 @@ def _pick(names: list, role: str, source: str) -> tuple:
     return wanted, (target if role == "logits" else None)
 
 
+def _check_member(info: zipfile.ZipInfo, where: str) -> None:
+    """Refuse a member whose declared size is absurd, before decompressing a byte of it."""
+    size, packed = info.file_size, max(info.compress_size, 1)
+    show = _memory.human_size
+    if size > 1 << 20 and size / packed > MAX_RATIO:
+        raise InputError(
+            f"{where}: declares {show(size)} compressed into {show(packed)} "
+            f"({size // packed}:1, more than np.savez ever writes); refusing a likely zip bomb"
+        )
+    available = _memory.available_memory()
+    if available is not None and size > available:
+        raise InputError(
+            f"{where}: unpacks to {show(size)}, more than the {show(available)} of memory "
+            "available; save the arrays as .npy files, which xent memory-maps"
+        )
+
+
 def load_npz(file: str | BinaryIO, source: str, role: str) -> Parsed:
     """Read the ``logits`` (or single) array of an ``.npz``, with ``targets``/``labels`` and
     ``classes`` when present. ``file`` is a path or a binary stream.
+
+    Each member's declared size is checked (against the memory available, and for a
+    compression ratio no ``np.savez`` writes) before it is decompressed.
     """
     try:
         with zipfile.ZipFile(file) as archive:
-            members = {n[: -len(".npy")]: n for n in archive.namelist() if n.endswith(".npy")}
+            names_in = archive.namelist()
+            members = {n[: -len(".npy")]: n for n in names_in if n.endswith(".npy")}
+            if not members and any(n.endswith("data.pkl") for n in names_in):
+                raise InputError(
+                    f"{source}: a PyTorch file (torch.save), refused: it would need "
+                    "unpickling; save the tensor with np.save(path, tensor.numpy())"
+                )
             if not members:
                 raise InputError(f"{source}: no arrays in the .npz archive")
 
             def member(key: str, member_role: str) -> np.ndarray:
-                with archive.open(members[key]) as fp:
-                    data = fp.read()
-                return load_npy_bytes(data, f"{source}, member '{key}'", member_role)
+                where = f"{source}, member {key!r}"
+                info = archive.getinfo(members[key])
+                _check_member(info, where)
+                with archive.open(info) as fp:
+                    data = fp.read(info.file_size + 1)
+                return load_npy_bytes(data, where, member_role)
 
             main, target = _pick(list(members), role, source)
             array = member(main, role)

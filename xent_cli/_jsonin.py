@@ -16,6 +16,7 @@ __all__ = ["MAX_DEPTH", "class_name", "parse_json"]
 
 #: Deeper nesting than this is refused (a loss input has a handful of axes).
 MAX_DEPTH = 32
+_KEYS = frozenset({"logits", "targets", "labels", "classes"})
 
 
 def class_name(value: object) -> str:
@@ -55,7 +56,11 @@ def _leaf(value: object, where: str, texts: bool, out: list) -> bool:
         try:
             out.append(float(value))
         except OverflowError:
-            raise InputError(f"{where}: {value} is too large for a float64") from None
+            digits = str(value)
+            shown = digits if len(digits) <= 20 else f"{digits[:6]}...{digits[-3:]}"
+            raise InputError(
+                f"{where}: {shown} ({len(digits)} digits) is too large for a float64"
+            ) from None
         return False
     if value is None and not texts:
         out.append(float("nan"))  # what our own JSON writer writes for a non-finite number
@@ -164,8 +169,19 @@ def parse_json(data: bytes, source: str, role: str) -> Parsed:
     [1.0]
     """
     text = decode(data, source)
+
+    def unique(pairs: list) -> dict:
+        obj: dict = {}
+        for key, item in pairs:
+            if key in obj and key in _KEYS:
+                raise InputError(f"{source}: the key {json.dumps(key)} is given twice; keep one")
+            obj[key] = item
+        return obj
+
     try:
-        value = json.loads(text, parse_constant=float)
+        value = json.loads(text, parse_constant=float, object_pairs_hook=unique)
+    except InputError:
+        raise
     except json.JSONDecodeError as err:
         raise InputError(
             f"{source}, line {err.lineno}, column {err.colno}: invalid JSON ({err.msg})"
@@ -173,6 +189,9 @@ def parse_json(data: bytes, source: str, role: str) -> Parsed:
     except RecursionError:
         raise InputError(f"{source}: nested more than {MAX_DEPTH} levels deep") from None
     except ValueError as err:  # e.g. an integer with more than 4300 digits
+        if "integer string conversion" in str(err):
+            what = "an integer of more than 4300 digits"
+            raise InputError(f"{source}: invalid JSON ({what})") from None
         raise InputError(f"{source}: invalid JSON ({err})") from None
     if isinstance(value, dict):
         return from_object(value, source, role)

@@ -22,6 +22,7 @@ __all__ = [
     "looks_like_path",
     "parse_literal",
     "parse_text",
+    "refuse_binary",
 ]
 
 #: Header names that mark the column of targets in a file of logits.
@@ -63,21 +64,38 @@ def looks_like_path(text: str) -> bool:
     return _PATH_LIKE.search(text.strip()) is not None
 
 
+def refuse_binary(data: bytes, source: str) -> None:
+    """Raise :class:`InputError` when the start of ``data`` is not UTF-8 text: UTF-16 (a
+    byte-order mark) or binary (a NUL byte in the first 4 kB, which no text file holds).
+
+    >>> refuse_binary(b"1,2\\n", "x.csv")
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"{source}: UTF-16 text (it starts with a byte-order mark); save as UTF-8")
+    nul = data.find(b"\x00", 0, 4096)
+    if nul >= 0:
+        raise InputError(
+            f"{source}: binary data, not text (byte 0x00 at offset {nul}); expected CSV/TSV "
+            "text, JSON, .npy or .npz"
+        )
+
+
 def decode(data: bytes, source: str) -> str:
     """Decode UTF-8 bytes (a leading BOM is dropped); name the row and byte offset if not UTF-8.
 
     >>> decode(b"\\xef\\xbb\\xbf1,2", "x.csv")
     '1,2'
     """
+    refuse_binary(data, source)
     start = len(_BOM) if data.startswith(_BOM) else 0
     try:
         return data[start:].decode("utf-8")
     except UnicodeDecodeError as err:
         offset = start + err.start
         row = len(re.split(rb"\r\n|\r|\n", data[:offset]))
+        found = f"byte 0x{data[offset]:02x} at offset {offset}"
         raise InputError(
-            f"{source}, row {row}: not UTF-8 text (byte 0x{data[offset]:02x} at offset "
-            f"{offset}); save the file as UTF-8"
+            f"{source}, row {row}: not UTF-8 text ({found}); save the file as UTF-8"
         ) from None
 
 

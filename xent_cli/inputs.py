@@ -39,8 +39,11 @@ class Inputs:
 def _label_vector(raw: np.ndarray, batch_shape: tuple[int, ...]) -> np.ndarray:
     """Labels written as one row or one column are the same vector (SPEC: Inputs)."""
     n = int(np.prod(batch_shape, dtype=np.int64))
-    if raw.ndim == 2 and 1 in raw.shape and raw.size == n and len(batch_shape) <= 1:
-        return raw.reshape(batch_shape if batch_shape else (1,))
+    if raw.ndim == 2 and 1 in raw.shape and len(batch_shape) <= 1:
+        if raw.size == n:
+            return raw.reshape(batch_shape if batch_shape else (1,))
+        if batch_shape:  # the wrong number of labels: report them as the vector they are
+            return raw.reshape(-1)
     return raw
 
 
@@ -89,8 +92,8 @@ def gather(
         names_from = "--classes"
     if names is not None and len(names) != n_classes:
         raise InputError(
-            f"{names_from}: {plural(len(names), 'class name')} but the logits have {n_classes} classes "
-            f"(axis {axis}); give one name per class, in column order"
+            f"{names_from}: {plural(len(names), 'class name')} but the logits have "
+            f"{n_classes} classes (axis {axis}); give one name per class, in column order"
         )
 
     raw, source = None, None
@@ -116,7 +119,7 @@ def gather(
             try:
                 raw = encode_targets(raw, names)
             except ValueError as err:
-                raise InputError(f"{source}: {err}") from None
+                raise InputError(f"targets {source}: {err}") from None
 
     w = None if weight is None else load_list(weight, option="--weight", stdin=stdin)
     sw = None

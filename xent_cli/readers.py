@@ -20,6 +20,7 @@ import os
 import re
 import stat
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -28,7 +29,8 @@ import numpy as np
 from ._binary import NPY_MAGIC, NPZ_MAGICS, load_npy_bytes, load_npy_path, load_npz
 from ._errors import InputError
 from ._jsonin import class_name, parse_json
-from ._text import is_number, looks_like_path, parse_literal, parse_text
+from ._memory import check_memory, json_need, read_bounded, text_need
+from ._text import is_number, looks_like_path, parse_literal, parse_text, refuse_binary
 
 __all__ = ["FORMATS", "InputError", "Loaded", "load", "load_list", "sniff_format"]
 
@@ -38,6 +40,16 @@ _ROLES = ("logits", "targets")
 _EXTENSIONS = {".json": "json", ".npy": "npy", ".npz": "npz"}
 _JSON_START = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*[\[{]")
 _LIST_SPLIT = re.compile(r"\s*[,;]\s*|\s+")
+_BINARY_MAGICS = (NPY_MAGIC, *NPZ_MAGICS)
+#: Binary formats people pass by mistake, by magic bytes: what it is and what to do.
+_FOREIGN = (
+    (b"\x1f\x8b", "gzip-compressed data; decompress it first (zcat FILE | xent ... -)"),
+    (b"\x89HDF", "an HDF5 file; export the array with np.save"),
+    (b"\x80\x02", "a Python pickle, refused (never unpickled); save the array with np.save"),
+    (b"\x80\x03", "a Python pickle, refused (never unpickled); save the array with np.save"),
+    (b"\x80\x04", "a Python pickle, refused (never unpickled); save the array with np.save"),
+    (b"\x80\x05", "a Python pickle, refused (never unpickled); save the array with np.save"),
+)
 
 
 @dataclass(frozen=True)
@@ -75,29 +87,46 @@ def _from_bytes(data: bytes, source: str, role: str, input_format: str, name: st
     fmt = sniff_format(data, name) if input_format == "auto" else input_format
     if fmt == "npy":
         return Loaded(load_npy_bytes(data, source, role), source)
+    if fmt in ("csv", "json"):
+        for magic, what in _FOREIGN:
+            if data.startswith(magic):
+                raise InputError(f"{source}: {what}")
     if fmt == "npz":
         array, targets, names = load_npz(io.BytesIO(data), source, role)
     elif fmt == "json":
+        check_memory(json_need(data), source, "parsing this JSON")
         array, targets, names = parse_json(data, source, role)
     else:
+        check_memory(text_need(data), source, "parsing this text")
         array, targets, names = parse_text(data, source, role)
     return Loaded(array, source, names, targets)
 
 
-def _read_stdin(stdin: BinaryIO | None) -> bytes:
+def _text_only(source: str, input_format: str, head: bytes = b"") -> Callable[[bytes], None]:
+    """For a stream: refuse binary bytes at the first chunk, unless they are .npy/.npz."""
+
+    def check(chunk: bytes) -> None:
+        start = head + chunk
+        if input_format in ("auto", "csv", "json") and not start.startswith(_BINARY_MAGICS):
+            refuse_binary(start, source)
+
+    return check
+
+
+def _read_stdin(stdin: BinaryIO | None, input_format: str = "auto") -> bytes:
     stream = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
     if stream is None:
         raise InputError("<stdin>: there is no standard input to read")
     try:
-        data = stream.read()
+        return read_bounded(stream, "<stdin>", first=_text_only("<stdin>", input_format))
     except OSError as err:
         raise InputError(f"<stdin>: cannot read ({err.strerror or err})") from None
-    return data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
 
 
 def _from_path(path: str, role: str, input_format: str) -> Loaded:
     if os.path.isdir(path):
         raise InputError(f"cannot read {role} {path!r}: it is a directory")
+    shown = path if path.isprintable() else repr(path)[1:-1]  # one line, whatever the name
     try:
         with open(path, "rb") as fp:
             head = fp.read(len(NPY_MAGIC))
@@ -107,16 +136,21 @@ def _from_path(path: str, role: str, input_format: str) -> Loaded:
                 binary = "npy"
             elif input_format == "auto" and head.startswith(NPZ_MAGICS):
                 binary = "npz"
-            data = b"" if binary and regular else head + fp.read()
+            if binary and regular:
+                data = b""
+            else:  # text, or anything from a pipe or a device: read into memory, if it fits
+                size = os.fstat(fp.fileno()).st_size - len(head) if regular else None
+                check = _text_only(shown, input_format, head)
+                data = head + read_bounded(fp, shown, size, check)
     except OSError as err:
         reason = "permission denied" if isinstance(err, PermissionError) else err.strerror
         raise InputError(f"cannot read {role} {path!r}: {reason or err}") from None
     if binary == "npy" and regular:
-        return Loaded(load_npy_path(path, path, role), path)
+        return Loaded(load_npy_path(path, shown, role), shown)
     if binary == "npz" and regular:
-        array, targets, names = load_npz(path, path, role)
-        return Loaded(array, path, names, targets)
-    return _from_bytes(data, path, role, input_format, path)
+        array, targets, names = load_npz(path, shown, role)
+        return Loaded(array, shown, names, targets)
+    return _from_bytes(data, shown, role, input_format, path)
 
 
 def _from_literal(spec: str, role: str) -> Loaded:
@@ -159,7 +193,7 @@ def load(
     if input_format not in FORMATS:
         raise ValueError(f"input_format must be one of {FORMATS}, not {input_format!r}")
     if spec == "-":
-        return _from_bytes(_read_stdin(stdin), "<stdin>", role, input_format, "")
+        return _from_bytes(_read_stdin(stdin, input_format), "<stdin>", role, input_format, "")
     if os.path.exists(spec):
         return _from_path(spec, role, input_format)
     return _from_literal(spec, role)

@@ -1,8 +1,8 @@
 """Arrays -> files (``-o/--output``): ``.npy``, ``.csv``, ``.txt`` or ``.json`` by extension.
 
 Files are written atomically: the data goes to a temporary file in the target's directory,
-which replaces the target only once it is complete; on any failure the temporary file is
-removed and the target is left as it was.
+which is synced to disk and replaces the target only once it is complete; on any failure
+(Ctrl-C included) the temporary file is removed and the target is left as it was.
 
 >>> import pathlib, tempfile
 >>> with tempfile.TemporaryDirectory() as directory:
@@ -58,11 +58,19 @@ def _open_temp(path: str) -> tuple:
 
 def _atomic_write(path: str, write: Callable[[BinaryIO], None]) -> None:
     """Run ``write`` on a temporary file, then move it onto ``path``; clean up on failure."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):  # a device or a pipe must not be replaced
+        raise InputError(f"cannot write {path!r}: it exists and is not a regular file")
     fd, temp = _open_temp(path)
     done = False
     try:
         with os.fdopen(fd, "wb") as fp:
             write(fp)
+            fp.flush()
+            os.fsync(fp.fileno())  # on disk before the rename, so a crash leaves old or new
         with contextlib.suppress(OSError):  # keep the mode of a file we overwrite
             os.chmod(temp, stat.S_IMODE(os.stat(path).st_mode))
         os.replace(temp, path)
