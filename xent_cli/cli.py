@@ -152,6 +152,12 @@ def _loss_call(kw: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     """Read the inputs of a loss command and build the core's keyword arguments."""
     from .inputs import gather
 
+    if kw.get("output"):
+        from .output import check_array_output
+
+        specs = ("logits", "targets", "weight", "sample_weight", "classes", "labels")
+        check_array_output(kw["output"], [kw.get(k) for k in specs])
+
     data = gather(
         kw["logits"],
         kw["targets"],
@@ -170,11 +176,6 @@ def _loss_call(kw: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
             "--ignore-index applies to class-index targets; these targets are probabilities "
             f"(shape {data.targets.shape}, the logits' shape)"
         )
-    if kw.get("output"):
-        from .output import check_output_path
-
-        specs = ("logits", "targets", "weight", "sample_weight", "classes", "labels")
-        check_output_path(kw["output"], [kw.get(k) for k in specs])
     core_kw = dict(
         weight=data.weight,
         ignore_index=-100 if ignore is None else ignore,
@@ -342,13 +343,13 @@ def softmax(**kw: Any) -> None:
     """Softmax of LOGITS along the class axis (--log for log-softmax)."""
     from .core import log_softmax
     from .core import softmax as softmax_fn
-    from .inputs import read_logits
-    from .output import array_output, check_output_path
+    from .inputs import class_axis_of, read_logits
+    from .output import array_output, check_array_output
 
-    loaded = read_logits(kw["logits"], input_format=kw["input_format"])
     if kw["output"]:
-        check_output_path(kw["output"], [kw["logits"]])
-    axis = normalize_class_axis(loaded.array.ndim, kw["class_axis"])
+        check_array_output(kw["output"], [kw["logits"]])
+    loaded = read_logits(kw["logits"], input_format=kw["input_format"])
+    axis = class_axis_of(loaded.array.ndim, kw["class_axis"])
     _report(diagnose.non_finite_input(loaded.array), strict=kw["strict"], quiet=kw["quiet"])
     fn = log_softmax if kw["log"] else softmax_fn
     result = fn(loaded.array, axis=axis, dtype=kw["dtype"])

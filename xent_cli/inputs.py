@@ -47,6 +47,14 @@ def _label_vector(raw: np.ndarray, batch_shape: tuple[int, ...]) -> np.ndarray:
     return raw
 
 
+def class_axis_of(ndim: int, class_axis: int) -> int:
+    """``--class-axis`` as a non-negative axis of an ``ndim``-D input; out of range is usage."""
+    try:
+        return normalize_class_axis(ndim, class_axis)
+    except ValueError as err:
+        raise BadUsageError(f"--class-axis {class_axis}: {err}") from None
+
+
 def read_logits(spec: str, *, input_format: str = "auto", stdin: BinaryIO | None = None) -> Loaded:
     """Read the LOGITS argument."""
     loaded = load(spec, role="logits", input_format=input_format, stdin=stdin)
@@ -83,7 +91,7 @@ def gather(
         raise BadUsageError("give the targets either as TARGETS or with --labels, not both")
     lg = read_logits(logits_spec, input_format=input_format, stdin=stdin)
     x = lg.array
-    axis = normalize_class_axis(x.ndim, class_axis)
+    axis = class_axis_of(x.ndim, class_axis)
     n_classes = x.shape[axis]
 
     names, names_from = lg.class_names, f"{lg.source} (its class names)"
@@ -157,4 +165,4 @@ def _check(
             raise InputError(f"{option}: {err}") from None
 
 
-__all__ = ["Inputs", "BadUsageError", "gather", "read_logits"]
+__all__ = ["BadUsageError", "Inputs", "class_axis_of", "gather", "read_logits"]

@@ -173,6 +173,22 @@ def explain_output(
     return render.explain_view(e, digits=digits, truncate=truncate, class_names=class_names), False
 
 
+def check_array_output(path: str, inputs: Iterable[str | None]) -> None:
+    """Check ``-o FILE`` before any work: a known extension, an existing folder, not an input."""
+    from .writers import OUTPUT_EXTENSIONS
+
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in OUTPUT_EXTENSIONS:
+        raise BadUsageError(
+            f"-o {path}: unknown output format {extension or '(no extension)'!r}; "
+            "use .npy, .csv, .txt or .json"
+        )
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise BadUsageError(f"-o {path}: the folder {folder} does not exist")
+    check_output_path(path, inputs)
+
+
 def check_output_path(path: str, inputs: Iterable[str | None]) -> None:
     """Refuse an ``-o`` path that is one of the command's input files (it would be lost)."""
     target = os.path.realpath(path)
@@ -183,6 +199,7 @@ def check_output_path(path: str, inputs: Iterable[str | None]) -> None:
 
 __all__ = [
     "array_output",
+    "check_array_output",
     "check_output_path",
     "explain_output",
     "loss_output",

@@ -268,8 +268,8 @@ CASES: tuple[Case, ...] = (
          "--weight: 'heavy' is not a number (item 2 of w.csv)", "w.csv", b"1\nheavy\n1\n1\n"),
     Case("--classes of the wrong length", ("compute", LOGITS, "1,2,3", "--classes", "a,b"), 1,
          "--classes: 2 class names but the logits have 4 classes"),
-    Case("class axis out of range", ("softmax", LOGITS, "--class-axis", "5"), 1,
-         "class axis 5 is out of range for a 2-D input (expected -2..1)"),
+    Case("class axis out of range", ("softmax", LOGITS, "--class-axis", "5"), 2,
+         "--class-axis 5: class axis 5 is out of range for a 2-D input (expected -2..1)"),
     # --- paths ------------------------------------------------------------------------------
     Case("missing file", ("softmax", "nope.csv"), 1,
          "cannot read logits 'nope.csv': no such file"),
@@ -283,9 +283,10 @@ CASES: tuple[Case, ...] = (
     Case("-o onto the input", ("softmax", "{f}", "-o", "{f}"), 2,
          "Error: -o x.npy is one of the inputs; refusing to overwrite it", "x.npy",
          lambda: _save(np.arange(4.0))),
-    Case("unknown output format", ("softmax", LOGITS, "-o", "out.xlsx"), 1,
-         "out.xlsx: unknown output format '.xlsx'; use .npy, .csv, .txt or .json"),
+
     # --- usage (exit 2) ---------------------------------------------------------------------
+    Case("unknown output format", ("softmax", LOGITS, "-o", "out.xlsx"), 2,
+         "-o out.xlsx: unknown output format '.xlsx'; use .npy, .csv, .txt or .json"),
     Case("unknown reduction", ("compute", LOGITS, "1,2,3", "--reduction", "avg"), 2,
          "Invalid value for '--reduction': 'avg' is not one of 'mean', 'sum', 'none'."),
     Case("negative label smoothing", ("compute", LOGITS, "1,2,3", "--label-smoothing", "-0.1"),
