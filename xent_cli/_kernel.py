@@ -18,7 +18,7 @@ from .targets import Targets
 _F16_SHIFT = 13  # float16 exponent+mantissa bits, moved to float32's positions
 _F16_MASK = np.int32(-0x70002000)  # 0x8FFFE000: the sign bit and the 15 moved bits
 _F16_SCALE = np.float32(2.0**112)  # 2^(127-15): re-bias the exponent (exact, subnormals too)
-_F16_BIG = np.float32(65536.0)  # where float16 inf/nan land after the trick (finite max 65504)
+_F16_EXP = 0x7C00  # float16 exponent bits: all set for inf and nan
 
 
 def f16_to_f32(src: np.ndarray, dst: np.ndarray) -> None:
@@ -26,21 +26,27 @@ def f16_to_f32(src: np.ndarray, dst: np.ndarray) -> None:
 
     The 15 magnitude bits move up 13 places into a float32 whose exponent is then re-biased
     by a multiplication with 2^112, which is exact for normal and subnormal halves alike;
-    infinities and NaNs (rare) are patched with NumPy's own cast. About 5x faster than
-    ``astype``, bit-identical to it.
+    infinities and NaNs (rare, found by their exponent bits) are patched with NumPy's cast.
+    About 4x faster than ``astype``, bit-identical to it.
 
     >>> h = np.array([1.5, -0.0, 6e-8, 65504, np.inf, np.nan], dtype=np.float16)
     >>> out = np.empty(6, np.float32); f16_to_f32(h, out)
     >>> np.array_equal(out, h.astype(np.float32), equal_nan=True)
     True
     """
+    if dst.size == 0:
+        return
+    signed = src.view(np.int16)
+    # inf/nan: 0x7C00..0x7FFF (the largest int16) or 0xFC00..0xFFFF (the largest uint16)
+    special = int(signed.max()) >= 0x7C00 or int(src.view(np.uint16).max()) >= 0xFC00
     bits = dst.view(np.int32)
-    np.left_shift(src.view(np.int16), _F16_SHIFT, out=bits, dtype=np.int32)
+    np.copyto(bits, signed)  # sign-extended
+    np.left_shift(bits, _F16_SHIFT, out=bits)
     np.bitwise_and(bits, _F16_MASK, out=bits)
     np.multiply(dst, _F16_SCALE, out=dst)
-    if dst.size and (dst.max() >= _F16_BIG or dst.min() <= -_F16_BIG):
-        special = np.abs(dst) >= _F16_BIG
-        dst[special] = src[special].astype(np.float32)
+    if special:
+        mask = (src.view(np.uint16) & _F16_EXP) == _F16_EXP
+        dst[mask] = src[mask].astype(np.float32)
 
 
 def load(src: np.ndarray, dst: np.ndarray) -> None:
@@ -186,8 +192,9 @@ def index_grad(
     n_classes = w.n_classes
     n = xs.size // n_classes
     a = w.a[: xs.size].reshape(xs.shape)
-    sums = _narrow(shift_exp_sum(xs, a, w, col), w)
-    np.divide(a, sums if col else sums[:, None], out=a)
+    # Multiply by 1/sum (float64, then narrowed), as core.softmax and torch's kernel do.
+    inv = _narrow(np.reciprocal(shift_exp_sum(xs, a, w, col)), w)
+    np.multiply(a, inv if col else inv[:, None], out=a)
     np.multiply(a, row_total if col else row_total[:, None], out=g)
     if coef_smooth is not None:
         wc = np.ones(n_classes) if weight is None else weight
@@ -205,8 +212,8 @@ def softmax_chunk(xs: np.ndarray, a: np.ndarray, w: Work, col: bool, log: bool) 
         lse = _narrow(np.log(sums, out=sums), w)
         np.subtract(a, lse if col else lse[:, None], out=a)
     else:
-        sums = _narrow(shift_exp_sum(xs, a, w, col), w)
-        np.divide(a, sums if col else sums[:, None], out=a)
+        inv = _narrow(np.reciprocal(shift_exp_sum(xs, a, w, col)), w)  # as core.softmax
+        np.multiply(a, inv if col else inv[:, None], out=a)
 
 
 def finite_summary(chunk: np.ndarray) -> bool:

@@ -58,9 +58,10 @@ def _as_float(x: ArrayLike, dtype: str | None = None) -> np.ndarray:
 
 
 def _big(x: object) -> bool:
-    """Whether ``x`` goes to the bounded-memory, multi-threaded path of :mod:`xent_cli.blocks`
-    (a memory-mapped array, or one of more than a few MiB)."""
-    return isinstance(x, np.memmap) or (isinstance(x, np.ndarray) and x.nbytes > _BLOCKED_BYTES)
+    """Whether ``x`` goes to the bounded-memory, multi-threaded path of :mod:`xent_cli.blocks`:
+    an array of more than a few MiB. By size only, so a small file gives the same bits
+    whether it was memory-mapped (.npy) or parsed (CSV, JSON)."""
+    return isinstance(x, np.ndarray) and x.nbytes > _BLOCKED_BYTES
 
 
 _BLOCKED_BYTES = 4 << 20
