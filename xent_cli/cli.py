@@ -13,6 +13,7 @@ from enum import IntEnum
 from typing import Any
 
 import click
+import numpy as np
 
 from . import diagnose
 from ._errors import InputError
@@ -263,14 +264,20 @@ def _insight(kw: dict[str, Any], data: Any, core_kw: dict[str, Any], res: Any) -
 @translate_errors
 def compute(**kw: Any) -> None:
     """The loss of LOGITS against TARGETS (class indices or probabilities)."""
-    from .core import evaluate
+    from .core import _big, evaluate
     from .output import loss_output
 
     if kw["output"] and kw["reduction"] != "none":
         raise BadUsageError("-o writes arrays: use it with --reduction none (or softmax, grad)")
     _check_export(kw)
     data, core_kw = _loss_call(kw)
-    res = evaluate(data.logits, data.targets, **core_kw)
+    if _big(data.logits):  # a progress bar on stderr (a terminal only) for long runs
+        from .blocks import evaluate_blocked, progress_bar
+
+        with progress_bar("xent compute") as progress:
+            res = evaluate_blocked(data.logits, data.targets, progress=progress, **core_kw)
+    else:
+        res = evaluate(data.logits, data.targets, **core_kw)
     _report(diagnose.result(res), strict=kw["strict"], quiet=kw["quiet"])
     extra = _insight(kw, data, core_kw, res)
     view = {**_view(kw), "insight": extra}
@@ -321,16 +328,19 @@ def explain(**kw: Any) -> None:
 def grad(**kw: Any) -> None:
     """d loss / d logits (same options as compute): the gradient torch's autograd gives."""
     from .core import cross_entropy_grad
-    from .output import array_output
 
     data, core_kw = _loss_call(kw)
-    g = cross_entropy_grad(data.logits, data.targets, **core_kw)
-    axis = normalize_class_axis(g.ndim, kw["class_axis"])
-    names = data.class_names
-    if not _write(kw, g):
-        _show(
-            kw, lambda fmt: array_output(g, "grad", fmt, axis=axis, class_names=names, **_view(kw))
-        )
+    x, t = data.logits, data.targets
+
+    def fill(out: Any, progress: Any) -> Any:
+        if out is None:
+            return cross_entropy_grad(x, t, **core_kw)
+        from .blocks import grad_blocked
+
+        return grad_blocked(x, t, out=out, progress=progress, **core_kw)
+
+    axis = normalize_class_axis(x.ndim, kw["class_axis"])
+    _emit_array(kw, x.shape, np.float64, fill, "grad", axis, data.class_names)
 
 
 @cli.command()
@@ -341,25 +351,107 @@ def grad(**kw: Any) -> None:
 @translate_errors
 def softmax(**kw: Any) -> None:
     """Softmax of LOGITS along the class axis (--log for log-softmax)."""
-    from .core import log_softmax
+    from .core import compute_dtype, log_softmax
     from .core import softmax as softmax_fn
     from .inputs import class_axis_of, read_logits
-    from .output import array_output, check_array_output
+    from .output import check_array_output
 
     if kw["output"]:
         check_array_output(kw["output"], [kw["logits"]])
     loaded = read_logits(kw["logits"], input_format=kw["input_format"])
     axis = class_axis_of(loaded.array.ndim, kw["class_axis"])
     _report(diagnose.non_finite_input(loaded.array), strict=kw["strict"], quiet=kw["quiet"])
-    fn = log_softmax if kw["log"] else softmax_fn
-    result = fn(loaded.array, axis=axis, dtype=kw["dtype"])
-    name = "log_softmax" if kw["log"] else "softmax"
-    if not _write(kw, result):
-        _show(
-            kw,
-            lambda fmt: array_output(
-                result, name, fmt, axis=axis, class_names=loaded.class_names, **_view(kw)
-            ),
+    x, log = loaded.array, kw["log"]
+
+    def fill(out: Any, progress: Any) -> Any:
+        if out is None:
+            fn = log_softmax if log else softmax_fn
+            return fn(x, axis=axis, dtype=kw["dtype"])
+        from .blocks import softmax_blocked
+
+        return softmax_blocked(
+            x,
+            axis,
+            log=log,
+            dtype=kw["dtype"],
+            out=out,
+            threads=kw["threads"],
+            progress=progress,
+        )
+
+    name = "log_softmax" if log else "softmax"
+    dtype = compute_dtype(x.dtype, kw["dtype"])
+    _emit_array(kw, x.shape, dtype, fill, name, axis, loaded.class_names)
+
+
+def _emit_array(
+    kw: dict[str, Any],
+    shape: tuple[int, ...],
+    dtype: Any,
+    fill: Callable[[Any, Any], Any],
+    name: str,
+    axis: int,
+    class_names: Any,
+) -> None:
+    """Compute an array result with ``fill(out, progress)`` and write or print it.
+
+    Small results are held in memory. A big one (over the blocked-path size) is computed
+    block by block into a memory map: straight into ``-o FILE.npy``, or into a temporary
+    file that is then written or printed a chunk of rows at a time, so memory stays bounded.
+    """
+    from .blocks import progress_bar
+    from .core import _BLOCKED_BYTES
+
+    view = _view(kw)
+    if int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize <= _BLOCKED_BYTES:
+        arr = fill(None, None)
+        if not _write(kw, arr):
+            from .output import array_output
+
+            _show(
+                kw,
+                lambda fmt: array_output(
+                    arr, name, fmt, axis=axis, class_names=class_names, **view
+                ),
+            )
+        return
+    import tempfile
+
+    from .writers import npy_output
+
+    with progress_bar(f"xent {name}") as progress:
+        path = kw.get("output")
+        if path and path.lower().endswith(".npy"):
+            with npy_output(path, shape, dtype) as mm:
+                fill(mm, progress)
+            return
+        with tempfile.TemporaryDirectory(prefix="xent-") as folder:
+            mm = np.lib.format.open_memmap(
+                os.path.join(folder, "result.npy"), mode="w+", dtype=dtype, shape=shape
+            )
+            fill(mm, progress)
+            if not _write(kw, mm):
+                _stream(kw, mm, name, axis, class_names)
+            del mm
+
+
+def _stream(kw: dict[str, Any], arr: Any, name: str, axis: int, class_names: Any) -> None:
+    """Print a big array a chunk at a time (see :func:`xent_cli.output.stream_array`)."""
+    from .output import resolve_format, stream_array
+
+    fmt = resolve_format(kw["fmt"], kw["as_json"], sys.stdout.isatty())
+    had_non_finite = False
+    for piece, bad in stream_array(arr, name, fmt, axis=axis, class_names=class_names, **_view(kw)):
+        had_non_finite |= bad
+        if isinstance(piece, str):
+            click.echo(piece, nl=False)
+        else:
+            _show(kw, lambda _fmt, piece=piece: (piece, False))
+    if had_non_finite:
+        _report(
+            ["JSON has no NaN or Infinity: non-finite numbers are written as null"],
+            strict=kw["strict"],
+            quiet=kw["quiet"],
         )
 
 

@@ -341,6 +341,24 @@ def _coefficients(t: Targets, n_classes: int, label_smoothing: float) -> np.ndar
     return a
 
 
+def _grad_rows(
+    rows: np.ndarray, a: np.ndarray, input_kind: str, divisor: float | None
+) -> np.ndarray:
+    """d loss / d rows from the effective targets ``a`` (modified), scaled by ``1/divisor``
+    for a mean (``None`` for sum and none)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if divisor is not None:
+            scale = np.float64(1.0) / np.float64(divisor)
+            # Entries with no target mass stay exactly 0 even when the divisor is 0 (torch).
+            np.multiply(a, scale, out=a, where=a != 0.0)
+        if input_kind == "logits":
+            p = softmax(rows, axis=1).astype(np.float64)
+            return p * a.sum(axis=1, keepdims=True) - a
+        if input_kind == "logprobs":
+            return -a
+        return np.where(a == 0.0, 0.0, -a / rows.astype(np.float64))
+
+
 def cross_entropy_grad(
     input: ArrayLike,
     target: ArrayLike,
@@ -399,17 +417,6 @@ def cross_entropy_grad(
     )
     rows = t.rows(x)
     a = _coefficients(t, rows.shape[1], label_smoothing)
-    if reduction == "mean":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.float64(1.0) / np.float64(np.sum(t.effective_weight, dtype=np.float64))
-            # Entries with no target mass stay exactly 0 even when the divisor is 0 (torch).
-            np.multiply(a, scale, out=a, where=a != 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if input_kind == "logits":
-            p = softmax(rows, axis=1).astype(np.float64)
-            grad = p * a.sum(axis=1, keepdims=True) - a
-        elif input_kind == "logprobs":
-            grad = -a
-        else:
-            grad = np.where(a == 0.0, 0.0, -a / rows.astype(np.float64))
+    divisor = np.sum(t.effective_weight, dtype=np.float64) if reduction == "mean" else None
+    grad = _grad_rows(rows, a, input_kind, divisor)
     return t.unrows(grad)

@@ -13,9 +13,10 @@ from typing import BinaryIO
 import numpy as np
 
 from ._errors import InputError, plural
+from .core import _big
 from .labels import encode_targets
 from .readers import Loaded, load, load_list
-from .targets import normalize_class_axis, prepare_targets, resolve_kind
+from .targets import check_vector, normalize_class_axis, prepare_targets, resolve_kind
 
 
 class BadUsageError(ValueError):
@@ -148,21 +149,27 @@ def _check(
     kind: str,
     ignore_index: int,
 ) -> None:
-    """Validate targets and weights now, so that errors can name where each came from."""
+    """Validate targets and weights now, so that errors can name where each came from.
+
+    Big probability targets are checked for shape and dtype without being copied (their
+    values are checked block by block by ``diagnose``).
+    """
+    check = prepare_targets
+    if _big(raw):
+        from .blocks import check_targets as check
     try:
-        prepare_targets(shape, raw, class_axis=class_axis, targets_kind=kind,
-                        ignore_index=ignore_index)
+        t = check(shape, raw, class_axis=class_axis, targets_kind=kind, ignore_index=ignore_index)
     except ValueError as err:
         raise InputError(f"targets {source}: {err}") from None
-    for option, values, per in (("--weight", w, "class"), ("--sample-weight", sw, "sample")):
-        if values is None:
-            continue
-        try:
-            prepare_targets(shape, raw, class_axis=class_axis, targets_kind=kind,
-                            ignore_index=ignore_index,
-                            **{"weight" if per == "class" else "sample_weight": values})
-        except ValueError as err:
-            raise InputError(f"{option}: {err}") from None
+    for option, values, length, what, per in (
+        ("--weight", w, t.n_classes, "weight", "class"),
+        ("--sample-weight", sw, t.n_rows, "sample weight", "sample"),
+    ):
+        if values is not None:
+            try:
+                check_vector(values, length, what, per)
+            except ValueError as err:
+                raise InputError(f"{option}: {err}") from None
 
 
 __all__ = ["BadUsageError", "Inputs", "class_axis_of", "gather", "read_logits"]

@@ -8,7 +8,7 @@ Rich is imported only when a table is asked for.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -125,6 +125,54 @@ def array_output(
     return render.plain_array(rows), False
 
 
+TABLE_ROWS = 50  # rows of a big array shown in a table; the rest go to plain/csv/-o
+
+
+def stream_array(
+    arr: np.ndarray,
+    name: str,
+    fmt: str,
+    *,
+    axis: int,
+    digits: int = 4,
+    truncate: bool = False,
+    class_names: Sequence[str] | None = None,
+    chunk_rows: int = 4096,
+) -> Iterator[tuple[Any, bool]]:
+    """A big array's output in pieces, ``(text or renderable, had_non_finite)``: memory stays
+    bounded (rows are read from ``arr``, e.g. a memory map, a chunk at a time). A table shows
+    the first rows only and says how to get the rest.
+    """
+    from . import render
+
+    if fmt == "json":
+        yield f'{{"{name}": [', False
+        for i in range(arr.shape[0]):
+            text, bad = render.json_dumps(np.asarray(arr[i]))
+            yield ("" if i == 0 else ", ") + text, bad
+        yield "]}\n", False
+        return
+    moved = np.moveaxis(arr, axis, -1) if arr.ndim > 1 else arr.reshape(1, -1)
+    rows = moved.reshape(-1, moved.shape[-1])  # a view for C-ordered input after the move
+    if fmt == "table":
+        head = np.asarray(rows[:TABLE_ROWS])
+        table = render.array_table(
+            head, digits=digits, truncate=truncate, title=name, class_names=class_names
+        )
+        table.caption = (
+            f"first {len(head)} of {rows.shape[0]} rows; "
+            "use --format plain or csv, or -o FILE, for all of them"
+        )
+        yield table, False
+        return
+    if fmt == "csv" and class_names:
+        yield render.csv_array(np.empty((0, len(class_names))), header=class_names) + "\n", False
+    for start in range(0, rows.shape[0], chunk_rows):
+        block = np.asarray(rows[start : start + chunk_rows], dtype=np.float64)
+        text = render.csv_array(block) if fmt == "csv" else render.plain_array(block)
+        yield text + "\n", False
+
+
 def explain_output(
     e: Explanation,
     fmt: str,
@@ -204,4 +252,5 @@ __all__ = [
     "explain_output",
     "loss_output",
     "resolve_format",
+    "stream_array",
 ]

@@ -14,14 +14,13 @@ import numpy.typing as npt
 
 from .core import (
     LossResult,
-    _as_float,
     _check_options,
-    _losses,
-    _reduce,
+    _coefficients,
+    _grad_rows,
     _row_log_probs,
     softmax,
 )
-from .targets import prepare_targets
+from .targets import Targets, class_indices, normalize_class_axis, resolve_kind
 
 
 @dataclass(frozen=True)
@@ -78,6 +77,32 @@ def _positions(shown: np.ndarray, batch_shape: tuple[int, ...]) -> list:
     return [tuple(int(c) for c in np.unravel_index(int(i), batch_shape)) for i in shown]
 
 
+def _first_targets(
+    shape: tuple[int, ...],
+    axis: int,
+    target: npt.ArrayLike,
+    r: int,
+    weight: npt.ArrayLike | None,
+    ignore_index: int,
+    sample_weight: npt.ArrayLike | None,
+    targets_kind: str,
+) -> Targets:
+    """The targets of the first ``r`` samples, as ``(r, C)`` rows (already validated whole)."""
+    from .blocks import sample_rows
+
+    tgt = target if isinstance(target, np.ndarray) else np.asarray(target)
+    n_classes = shape[axis]
+    w = None if weight is None else np.asarray(weight, dtype=np.float64).reshape(-1)
+    sw = None
+    if sample_weight is not None:
+        sw = np.asarray(sample_weight, dtype=np.float64).reshape(-1)[:r]
+    if resolve_kind(shape, tgt.shape, targets_kind) == "prob":
+        prob = sample_rows(tgt, axis, 0, r).astype(np.float64)
+        return Targets((r, n_classes), 1, None, prob, np.ones(r, bool), w, sw)
+    idx = class_indices(tgt.reshape(-1)[:r], n_classes, ignore_index, (r,))
+    return Targets((r, n_classes), 1, idx, None, idx != ignore_index, w, sw)
+
+
 def explain(
     input: npt.ArrayLike,
     target: npt.ArrayLike,
@@ -105,27 +130,38 @@ def explain(
     ([0.0321, 0.0871, 0.2369, 0.6439], [2.4402, 1.4402, 0.4402], 1.4402)
     """
     _check_options(reduction, label_smoothing, input_kind)
-    x = _as_float(input, dtype)
-    t = prepare_targets(
-        x.shape,
+    from .blocks import sample_rows
+    from .core import evaluate
+
+    # The loss over every sample (the blocked path for big inputs), then the steps for the
+    # first `rows` samples only: nothing N x C is materialised.
+    result = evaluate(
+        input,
         target,
-        class_axis=class_axis,
         weight=weight,
         ignore_index=ignore_index,
+        reduction=reduction,
+        label_smoothing=label_smoothing,
+        class_axis=class_axis,
+        input_kind=input_kind,
         sample_weight=sample_weight,
         targets_kind=targets_kind,
+        dtype=dtype,
+        threads=threads,
     )
-    all_rows = t.rows(x)
-    logp = _row_log_probs(all_rows, input_kind)
-    losses = _losses(logp, t, label_smoothing)
-    reduced, count, weight_sum = _reduce(losses, t, reduction)
-    result = LossResult(reduced, losses.reshape(t.batch_shape), reduction, count, weight_sum)
-
-    n_rows, n_classes = all_rows.shape
+    arr = input if isinstance(input, np.ndarray) else np.asarray(input)
+    axis = normalize_class_axis(arr.ndim, class_axis)
+    n_classes = arr.shape[axis]
+    batch_shape = arr.shape[:axis] + arr.shape[axis + 1 :]
+    n_rows = int(np.prod(batch_shape, dtype=np.int64))
     r = n_rows if rows is None else min(max(int(rows), 0), n_rows)
     shown = np.arange(r)
-    z = all_rows[:r].astype(np.float64)
-    lp = logp[:r].astype(np.float64)
+    t = _first_targets(
+        arr.shape, axis, target, r, weight, ignore_index, sample_weight, targets_kind
+    )
+    zc = sample_rows(arr, axis, 0, r, dtype)  # the compute precision, as the loss used
+    z = zc.astype(np.float64)
+    lp = _row_log_probs(zc, input_kind).astype(np.float64)
     eps = float(label_smoothing)
     w = t.weight
     row_max = shifted = ex = ex_sum = None
@@ -135,7 +171,7 @@ def explain(
             shifted = z - row_max[:, None]
             ex = np.exp(shifted)
             ex_sum = ex.sum(axis=1)
-            probs = softmax(z, axis=1)
+            probs = softmax(zc, axis=1).astype(np.float64)
         else:
             probs = z.copy() if input_kind == "probs" else np.exp(z)
         smooth = None
@@ -143,8 +179,8 @@ def explain(
             smooth = -(lp @ w) if w is not None else -lp.sum(axis=1)
         class_w = p_t = None
         if t.index is not None:
-            valid = t.valid[:r]
-            tgt = t.index[:r]
+            valid = t.valid
+            tgt = t.index
             safe = np.where(valid, tgt, 0)
             p_t = np.where(valid, probs[shown, safe], np.nan)
             nll = np.where(valid, -lp[shown, safe], 0.0)
@@ -152,44 +188,31 @@ def explain(
                 class_w = np.where(valid, w[safe], 0.0)
         else:
             valid = np.ones(r, bool)
-            tgt = t.prob[:r].astype(np.float64)
+            tgt = t.prob.astype(np.float64)
             nll = -np.einsum("nc,nc->n", tgt, lp)
     g = None
     if grad:
-        from .core import cross_entropy_grad
-
-        full = cross_entropy_grad(
-            input,
-            target,
-            weight=weight,
-            ignore_index=ignore_index,
-            reduction=reduction,
-            label_smoothing=label_smoothing,
-            class_axis=class_axis,
-            input_kind=input_kind,
-            sample_weight=sample_weight,
-            targets_kind=targets_kind,
-            dtype=dtype,
-        )
-        g = t.rows(full)[:r]
+        a = _coefficients(t, n_classes, eps)
+        g = _grad_rows(zc, a, input_kind, result.weight_sum if reduction == "mean" else None)
+    losses = np.asarray(result.per_sample).reshape(-1)
     options = Options(
         reduction,
         None if w is None else w.copy(),
         int(ignore_index),
         eps,
         input_kind,
-        t.sample_weight is not None,
-        t.class_axis,
+        sample_weight is not None,
+        axis,
         "index" if t.index is not None else "prob",
-        len(t.input_shape),
+        arr.ndim,
     )
     return Explanation(
         options=options,
-        input_shape=t.input_shape,
+        input_shape=tuple(arr.shape),
         n_samples=n_rows,
         n_classes=n_classes,
         shown=shown,
-        positions=_positions(shown, t.batch_shape),
+        positions=_positions(shown, batch_shape),
         logits=z,
         row_max=row_max,
         shifted=shifted,

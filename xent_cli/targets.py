@@ -143,7 +143,12 @@ def class_indices(
     return flat.astype(np.int64)
 
 
-def _vector(values: npt.ArrayLike, length: int, what: str, per: str) -> np.ndarray:
+def check_vector(values: npt.ArrayLike, length: int, what: str, per: str) -> np.ndarray:
+    """``values`` as a finite float64 vector of ``length`` (one per class or per sample).
+
+    >>> check_vector([1, 2], 2, "weight", "class").tolist()
+    [1.0, 2.0]
+    """
     arr = np.asarray(values, dtype=np.float64).reshape(-1)
     if arr.size != length:
         raise ValueError(f"{what} has {arr.size} values, expected one per {per} ({length})")
@@ -186,10 +191,10 @@ def prepare_targets(
     kind = resolve_kind(shape, tgt.shape, targets_kind)
     batch_shape = shape[:axis] + shape[axis + 1 :]
     n_rows = int(np.prod(batch_shape, dtype=np.int64))
-    w = None if weight is None else _vector(weight, n_classes, "weight", "class")
+    w = None if weight is None else check_vector(weight, n_classes, "weight", "class")
     sw = None
     if sample_weight is not None:
-        sw = _vector(sample_weight, n_rows, "sample weight", "sample")
+        sw = check_vector(sample_weight, n_rows, "sample weight", "sample")
     if kind == "prob":
         if tgt.shape != shape:
             raise ValueError(

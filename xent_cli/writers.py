@@ -20,7 +20,7 @@ import json
 import os
 import secrets
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 import numpy as np
@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from ._errors import InputError
 
-__all__ = ["OUTPUT_EXTENSIONS", "write_array"]
+__all__ = ["OUTPUT_EXTENSIONS", "npy_output", "write_array"]
 
 #: The output formats, by file extension.
 OUTPUT_EXTENSIONS = (".npy", ".csv", ".txt", ".json")
@@ -73,6 +73,45 @@ def _atomic_write(path: str, write: Callable[[BinaryIO], None]) -> None:
             os.fsync(fp.fileno())  # on disk before the rename, so a crash leaves old or new
         with contextlib.suppress(OSError):  # keep the mode of a file we overwrite
             os.chmod(temp, stat.S_IMODE(os.stat(path).st_mode))
+        os.replace(temp, path)
+        done = True
+    except OSError as err:
+        raise InputError(f"cannot write {path!r}: {_reason(err)}") from None
+    finally:
+        if not done:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+
+
+@contextlib.contextmanager
+def npy_output(path: str, shape: tuple[int, ...], dtype: npt.DTypeLike) -> Iterator[np.ndarray]:
+    """A writable ``.npy`` memory map for a result too big to hold: fill it block by block;
+    it replaces ``path`` (atomically, synced) only when the ``with`` body succeeds.
+
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as directory:
+    ...     out = str(pathlib.Path(directory) / "g.npy")
+    ...     with npy_output(out, (2, 2), np.float64) as mm:
+    ...         mm[:] = 1.5
+    ...     np.load(out).tolist()
+    [[1.5, 1.5], [1.5, 1.5]]
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise InputError(f"cannot write {path!r}: it exists and is not a regular file")
+    fd, temp = _open_temp(path)
+    os.close(fd)
+    done = False
+    try:
+        mm = np.lib.format.open_memmap(temp, mode="w+", dtype=dtype, shape=tuple(shape))
+        yield mm
+        mm.flush()
+        del mm
+        with open(temp, "rb") as fp:
+            os.fsync(fp.fileno())
         os.replace(temp, path)
         done = True
     except OSError as err:
