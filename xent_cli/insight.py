@@ -14,13 +14,16 @@ gives it (with weights and smoothing) when the caller passes it, else ``-log p[y
 from __future__ import annotations
 
 import math
+import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ._rows import iter_log_probs
+from ._rows import iter_rows
+from .core import _as_float, _row_log_probs
 from .targets import prepare_targets
 
 ECE_BINS = 15
@@ -71,8 +74,9 @@ class Insight:
     @property
     def empty(self) -> bool:
         """Nothing was asked for."""
-        return not any(x is not None for x in (self.metrics, self.per_class, self.worst,
-                                               self.histogram))
+        return not any(
+            x is not None for x in (self.metrics, self.per_class, self.worst, self.histogram)
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The keys to add to ``compute``'s JSON object (only those asked for)."""
@@ -149,7 +153,11 @@ class Accumulator:
         ``loss`` ``(n,)`` are the per-sample losses the core computed (default ``-log p[y]``);
         ``valid`` marks the targets used (default: index targets not ``ignore_index``).
         """
-        lp = np.asarray(logp, dtype=np.float64)
+        # Whole-block passes stay in the compute precision (float32 for float32 input), with
+        # float64 row sums; only per-row vectors are float64. Few passes: this runs on GBs.
+        lp = np.asarray(logp)
+        if lp.dtype.kind != "f":
+            lp = lp.astype(np.float64)
         n = lp.shape[0]
         tgt = np.asarray(target)
         rows = np.arange(n)
@@ -163,16 +171,22 @@ class Accumulator:
                 idx = tgt.astype(np.int64).reshape(n)
                 ok = idx != self.ignore_index if valid is None else np.asarray(valid, bool)
                 cls = np.where(ok, idx, 0)
-                nll = -lp[rows, cls]
+                nll = -lp[rows, cls].astype(np.float64)
             ok = ok & (cls >= 0) & (cls < self.n_classes)
-            lp_true = lp[rows, cls]
-            pred = np.argmax(lp, axis=1)
-            hit = (pred == cls) & ~np.isnan(lp).any(axis=1)
-            rank = np.sum(lp > lp_true[:, None], axis=1)
-            top = (rank < self.topk) & ~np.isnan(lp_true)
+            lp_true = lp[rows, cls].astype(np.float64)
+            pred = np.argmax(lp, axis=1)  # a row with NaN gives the NaN's index
+            top_lp = lp[rows, pred].astype(np.float64)  # the row max, NaN when the row has one
+            hit = (pred == cls) & ~np.isnan(top_lp)
+            if self.n_classes > self.topk:
+                rank = np.count_nonzero(lp > lp_true[:, None].astype(lp.dtype), axis=1)
+                top = (rank < self.topk) & ~np.isnan(lp_true)
+            else:
+                top = ~np.isnan(lp_true)
             p = np.exp(lp)
-            entropy = -np.sum(np.where(p > 0, p * lp, 0.0), axis=1)
-            conf = np.exp(np.max(lp, axis=1))
+            plogp = np.zeros_like(lp)
+            np.multiply(p, lp, out=plogp, where=p > 0)  # 0 log 0 = 0
+            entropy = -np.sum(plogp, axis=1, dtype=np.float64)
+            conf = np.exp(top_lp)
             per = nll if loss is None else np.asarray(loss, dtype=np.float64).reshape(n)
         self._add(ok, cls, nll, hit, top, entropy, conf, np.exp(lp_true), pred, per, start)
 
@@ -208,11 +222,34 @@ class Accumulator:
         order = np.lexsort((both[:, 1], -both[:, 0]))
         self._worst = both[order[: self.n_worst]]
 
+    def fresh(self) -> Accumulator:
+        """An empty accumulator with the same settings (one per worker thread)."""
+        return Accumulator(
+            self.n_classes,
+            batch_shape=self.batch_shape,
+            topk=self.topk,
+            worst=self.n_worst,
+            hist=self.hist,
+            ignore_index=self.ignore_index,
+            class_names=self.class_names,
+        )
+
     def merge(self, other: Accumulator) -> None:
         """Add the samples another accumulator (same settings) has seen."""
-        for name in ("count", "correct", "topk_hits", "nll_sum", "entropy_sum", "bin_count",
-                     "bin_conf", "bin_correct", "support", "class_loss", "class_correct",
-                     "class_p"):
+        for name in (
+            "count",
+            "correct",
+            "topk_hits",
+            "nll_sum",
+            "entropy_sum",
+            "bin_count",
+            "bin_conf",
+            "bin_correct",
+            "support",
+            "class_loss",
+            "class_correct",
+            "class_p",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self._losses.extend(other._losses)
         if self.n_worst:
@@ -242,13 +279,15 @@ class Accumulator:
         out = []
         for c in range(self.n_classes):
             s = int(self.support[c])
-            out.append({
-                "class": self._name(c),
-                "support": s,
-                "loss": _div(float(self.class_loss[c]), s) if s else None,
-                "accuracy": _div(float(self.class_correct[c]), s) if s else None,
-                "mean_p_true": _div(float(self.class_p[c]), s) if s else None,
-            })
+            out.append(
+                {
+                    "class": self._name(c),
+                    "support": s,
+                    "loss": _div(float(self.class_loss[c]), s) if s else None,
+                    "accuracy": _div(float(self.class_correct[c]), s) if s else None,
+                    "mean_p_true": _div(float(self.class_p[c]), s) if s else None,
+                }
+            )
         return out
 
     def _where(self, flat: int) -> int | list[int]:
@@ -269,7 +308,11 @@ class Accumulator:
         ]
 
     def result(
-        self, *, metrics: bool = False, per_class: bool = False, worst: bool = False,
+        self,
+        *,
+        metrics: bool = False,
+        per_class: bool = False,
+        worst: bool = False,
         hist: bool = False,
     ) -> Insight:
         """The pieces asked for (``worst`` and ``hist`` also need the constructor's flags)."""
@@ -299,6 +342,14 @@ def histogram(losses: npt.ArrayLike, bins: int = HIST_BINS) -> dict[str, list[An
     return {"edges": edges.tolist(), "counts": counts.tolist()}
 
 
+def available_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def analyze(
     input: np.ndarray,
     target: npt.ArrayLike,
@@ -315,6 +366,7 @@ def analyze(
     per_class: bool = False,
     worst: int = 0,
     hist: bool = False,
+    threads: int | None = None,
     **_: Any,
 ) -> Insight:
     """The insight pieces asked for, over an in-memory or memory-mapped input.
@@ -328,19 +380,47 @@ def analyze(
     """
     x = input if isinstance(input, np.ndarray) else np.asarray(input)
     t = prepare_targets(
-        x.shape, target, class_axis=class_axis, ignore_index=ignore_index,
+        x.shape,
+        target,
+        class_axis=class_axis,
+        ignore_index=ignore_index,
         targets_kind=targets_kind,
     )
     acc = Accumulator(
-        t.n_classes, batch_shape=t.batch_shape, topk=topk, worst=worst, hist=hist,
-        ignore_index=ignore_index, class_names=class_names,
+        t.n_classes,
+        batch_shape=t.batch_shape,
+        topk=topk,
+        worst=worst,
+        hist=hist,
+        ignore_index=ignore_index,
+        class_names=class_names,
     )
     flat_loss = None if per_sample is None else np.asarray(per_sample).reshape(-1)
-    for start, logp in iter_log_probs(x, class_axis=class_axis, input_kind=input_kind, dtype=dtype):
-        stop = start + logp.shape[0]
-        tgt = t.prob[start:stop] if t.prob is not None else t.index[start:stop]
-        loss = None if flat_loss is None else flat_loss[start:stop]
-        acc.update(logp, tgt, start, loss=loss, valid=t.valid[start:stop])
+    n_threads = max(1, min(int(threads or available_cores()), 8))
+
+    def work(mine: Accumulator, k: int) -> None:
+        # Worker k takes blocks k, k + T, k + 2T, ... (NumPy releases the GIL in the heavy
+        # passes); a fixed assignment and a fixed merge order keep the float sums the same
+        # from run to run.
+        for i, (start, rows) in enumerate(iter_rows(x, class_axis=class_axis)):
+            if i % n_threads != k:
+                continue
+            logp = _row_log_probs(_as_float(rows, dtype), input_kind)
+            stop = start + logp.shape[0]
+            tgt = t.prob[start:stop] if t.prob is not None else t.index[start:stop]
+            loss = None if flat_loss is None else flat_loss[start:stop]
+            mine.update(logp, tgt, start, loss=loss, valid=t.valid[start:stop])
+
+    n_threads = max(1, min(int(threads or available_cores()), 8))
+    extra = [acc.fresh() for _ in range(n_threads - 1)]
+    pool = [threading.Thread(target=work, args=(a, k + 1)) for k, a in enumerate(extra)]
+    for th in pool:
+        th.start()
+    work(acc, 0)
+    for th in pool:
+        th.join()
+    for other in extra:
+        acc.merge(other)
     return acc.result(metrics=metrics, per_class=per_class, worst=bool(worst), hist=hist)
 
 
