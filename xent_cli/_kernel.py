@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import _coefficients, _reduce, softmax
+from .core import _coefficients, softmax
 from .targets import Targets
 
 _F16_SHIFT = 13  # float16 exponent+mantissa bits, moved to float32's positions
@@ -224,22 +224,6 @@ def finite_summary(chunk: np.ndarray) -> bool:
         bits = chunk.view(np.uint16)
         return int(np.max(bits & np.uint16(0x7FFF))) < 0x7C00
     return bool(np.isfinite(chunk.max()) and np.isfinite(chunk.min()))
-
-
-def reduce_losses(loss: np.ndarray, t: Targets, reduction: str) -> tuple:
-    """``core._reduce`` with the same float64 results, without its ``M``-sized temporaries
-    when there are no weights (then the divisor is the count, exactly)."""
-    if t.weight is not None or t.sample_weight is not None:
-        return _reduce(loss, t, reduction)
-    count = int(np.count_nonzero(t.valid))
-    weight_sum = float(count) if t.index is not None else float(t.n_rows)
-    if reduction == "none":
-        return loss.reshape(t.batch_shape), count, weight_sum
-    total = np.sum(loss, dtype=np.float64)
-    if reduction == "sum":
-        return float(total), count, weight_sum
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return float(np.float64(total) / np.float64(weight_sum)), count, weight_sum
 
 
 def index_coefficients(

@@ -50,7 +50,7 @@ from ._kernel_run import (
     should_block,
     view3,
 )
-from .core import LossResult, _check_options, _losses, _row_log_probs, compute_dtype
+from .core import LossResult, _check_options, _losses, _reduce, _row_log_probs, compute_dtype
 from .targets import Targets, normalize_class_axis, prepare_targets, resolve_kind
 
 _AxisError = getattr(np, "exceptions", np).AxisError  # NumPy < 1.25: np.AxisError
@@ -219,7 +219,7 @@ def evaluate_blocked(
             dest[:] = _losses(_row_log_probs(xs, input_kind), tb, eps)
 
     run(plan, work, threads, progress)
-    reduced, count, weight_sum = kern.reduce_losses(loss, t, reduction)
+    reduced, count, weight_sum = _reduce(loss, t, reduction)
     return LossResult(reduced, loss.reshape(t.batch_shape), reduction, count, weight_sum)
 
 

@@ -172,8 +172,12 @@ def _losses(logp: np.ndarray, t: Targets, label_smoothing: float) -> np.ndarray:
 
 
 def _reduce(loss: np.ndarray, t: Targets, reduction: str) -> tuple[Loss, int, float]:
+    """The reduction, the count of targets used and the divisor of the mean."""
     count = int(np.count_nonzero(t.valid))
-    weight_sum = float(np.sum(t.effective_weight, dtype=np.float64))
+    if t.weight is None and t.sample_weight is None:  # the divisor is a count, exactly
+        weight_sum = float(count) if t.index is not None else float(t.n_rows)
+    else:
+        weight_sum = float(np.sum(t.effective_weight, dtype=np.float64))
     if reduction == "none":
         return loss.reshape(t.batch_shape), count, weight_sum
     total = np.sum(loss, dtype=np.float64)

@@ -56,8 +56,11 @@ def _open_temp(path: str) -> tuple:
     raise InputError(f"cannot write {path!r}: no free temporary file name in {directory!r}")
 
 
-def _atomic_write(path: str, write: Callable[[BinaryIO], None]) -> None:
-    """Run ``write`` on a temporary file, then move it onto ``path``; clean up on failure."""
+@contextlib.contextmanager
+def _atomic(path: str) -> Iterator[str]:
+    """A new temporary file beside ``path`` for the ``with`` body to fill; it replaces
+    ``path`` (synced to disk first, keeping the mode of a file it overwrites) only when the
+    body succeeds, and is removed otherwise."""
     try:
         mode = os.stat(path).st_mode
     except OSError:
@@ -65,13 +68,13 @@ def _atomic_write(path: str, write: Callable[[BinaryIO], None]) -> None:
     if mode is not None and not stat.S_ISREG(mode):  # a device or a pipe must not be replaced
         raise InputError(f"cannot write {path!r}: it exists and is not a regular file")
     fd, temp = _open_temp(path)
+    os.close(fd)
     done = False
     try:
-        with os.fdopen(fd, "wb") as fp:
-            write(fp)
-            fp.flush()
+        yield temp
+        with open(temp, "rb+") as fp:
             os.fsync(fp.fileno())  # on disk before the rename, so a crash leaves old or new
-        with contextlib.suppress(OSError):  # keep the mode of a file we overwrite
+        with contextlib.suppress(OSError):
             os.chmod(temp, stat.S_IMODE(os.stat(path).st_mode))
         os.replace(temp, path)
         done = True
@@ -81,6 +84,12 @@ def _atomic_write(path: str, write: Callable[[BinaryIO], None]) -> None:
         if not done:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
+
+
+def _atomic_write(path: str, write: Callable[[BinaryIO], None]) -> None:
+    """Run ``write`` on a temporary file, then move it onto ``path``; clean up on failure."""
+    with _atomic(path) as temp, open(temp, "wb") as fp:
+        write(fp)
 
 
 @contextlib.contextmanager
@@ -96,30 +105,11 @@ def npy_output(path: str, shape: tuple[int, ...], dtype: npt.DTypeLike) -> Itera
     ...     np.load(out).tolist()
     [[1.5, 1.5], [1.5, 1.5]]
     """
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        mode = None
-    if mode is not None and not stat.S_ISREG(mode):
-        raise InputError(f"cannot write {path!r}: it exists and is not a regular file")
-    fd, temp = _open_temp(path)
-    os.close(fd)
-    done = False
-    try:
+    with _atomic(path) as temp:
         mm = np.lib.format.open_memmap(temp, mode="w+", dtype=dtype, shape=tuple(shape))
         yield mm
         mm.flush()
         del mm
-        with open(temp, "rb") as fp:
-            os.fsync(fp.fileno())
-        os.replace(temp, path)
-        done = True
-    except OSError as err:
-        raise InputError(f"cannot write {path!r}: {_reason(err)}") from None
-    finally:
-        if not done:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
 
 
 def _text_writer(array: np.ndarray, separator: str) -> Callable[[BinaryIO], None]:
