@@ -159,10 +159,11 @@ def stream_array(
         table = render.array_table(
             head, digits=digits, truncate=truncate, title=name, class_names=class_names
         )
-        table.caption = (
+        note = (
             f"first {len(head)} of {rows.shape[0]} rows; "
             "use --format plain or csv, or -o FILE, for all of them"
         )
+        table.caption = f"{table.caption}\n{note}" if table.caption else note
         yield table, False
         return
     if fmt == "csv" and class_names:

@@ -261,11 +261,28 @@ def array_table(
         raise ValueError(f"{len(row_labels)} row labels given for {rows.shape[0]} rows")
     table = new_table(title)
     table.add_column("position" if a.ndim > 2 else "sample")
-    for name in class_headers(rows.shape[1], class_names):
-        table.add_column(Text(name), justify="right", overflow="fold")
+    n_classes = rows.shape[1]
+    headers = class_headers(n_classes, class_names)
+    # Past MAX_COLUMNS classes a table is unreadable: the first ones, a count, and the last.
+    cut = n_classes > MAX_COLUMNS
+    keep = list(range(MAX_COLUMNS - 1)) + [n_classes - 1] if cut else list(range(n_classes))
+    for k, c in enumerate(keep):
+        if cut and k == MAX_COLUMNS - 1:
+            table.add_column(f"… +{n_classes - MAX_COLUMNS}", justify="center")
+        table.add_column(Text(headers[c]), justify="right", overflow="fold")
     for label, row in zip(row_labels, rows, strict=True):
-        table.add_row(Text(str(label)), *(num_text(v, digits, truncate) for v in row))
+        cells = [num_text(row[c], digits, truncate) for c in keep]
+        if cut:
+            cells.insert(MAX_COLUMNS - 1, Text("…"))
+        table.add_row(Text(str(label)), *cells)
+    if cut:
+        table.caption = (
+            f"{MAX_COLUMNS} of {n_classes} classes shown; --format plain, csv or json for all"
+        )
     return table
+
+
+MAX_COLUMNS = 6  # classes shown in an array table (numbers like 5.2119e-05 are wide)
 
 
 def explain_view(
