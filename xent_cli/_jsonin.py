@@ -74,13 +74,34 @@ def _leaf(value: object, where: str, texts: bool, out: list) -> bool:
     raise InputError(f"{where}: {_describe(value)}, expected {expected}")
 
 
-def to_array(value: object, path: str, source: str, role: str) -> np.ndarray:
+def _dense(value: object) -> np.ndarray | None:
+    """A rectangular nested list of numbers (no booleans: the caller made sure) as float64,
+    converted by NumPy in C; None for anything else (then walked leaf by leaf)."""
+    try:
+        array = np.array(value)
+    except (ValueError, TypeError, OverflowError):  # ragged, or an int no int64 holds
+        return None
+    if array.dtype.kind not in "fiu" or not 0 < array.ndim <= MAX_DEPTH or not array.size:
+        return None
+    return array.astype(np.float64, copy=False)
+
+
+def to_array(
+    value: object, path: str, source: str, role: str, no_booleans: bool = False
+) -> np.ndarray:
     """Turn a rectangular nested list into an array: float64, or unicode when ``role`` is
     "targets" and a leaf is a string (numbers are then kept as their text).
+
+    ``no_booleans`` says that ``value`` holds no ``True``/``False`` (the JSON text has no
+    ``true``/``false``), so that NumPy may convert it in one go.
 
     >>> to_array([[1, 2], [3, 4.5]], "$", "x.json", "logits").tolist()
     [[1.0, 2.0], [3.0, 4.5]]
     """
+    if no_booleans and isinstance(value, list):
+        array = _dense(value)
+        if array is not None:
+            return array
     texts = role != "logits"
     shape = []
     node = value
@@ -144,7 +165,7 @@ def _targets_key(obj: dict, source: str) -> str | None:
     return keys[0] if keys else None
 
 
-def from_object(obj: dict, source: str, role: str) -> Parsed:
+def from_object(obj: dict, source: str, role: str, no_booleans: bool = False) -> Parsed:
     """Read ``{"logits": ..., "targets"|"labels": ..., "classes": [...]}``."""
     key = _targets_key(obj, source)
     main = "logits" if role == "logits" else key
@@ -152,10 +173,10 @@ def from_object(obj: dict, source: str, role: str) -> Parsed:
         found = ", ".join(json.dumps(k) for k in obj) or "none"
         wanted = '"logits"' if role == "logits" else '"targets" or "labels"'
         raise InputError(f"{source}: no {wanted} key in the JSON object (keys found: {found})")
-    array = to_array(obj[main], f"$.{main}", source, role)
+    array = to_array(obj[main], f"$.{main}", source, role, no_booleans)
     targets = None
     if role == "logits" and key is not None:
-        targets = to_array(obj[key], f"$.{key}", source, "targets")
+        targets = to_array(obj[key], f"$.{key}", source, "targets", no_booleans)
     names = _names(obj["classes"], "$.classes", source) if "classes" in obj else None
     return Parsed(array, targets, names)
 
@@ -168,7 +189,13 @@ def parse_json(data: bytes, source: str, role: str) -> Parsed:
     >>> parse_json(b'{"logits": [[1, 2]], "targets": [1]}', "x.json", "logits")[1].tolist()
     [1.0]
     """
+    from ._fastjson import fast_json  # pysimdjson, when installed and the input is large
+
+    parsed = fast_json(data, source, role)
+    if parsed is not None:
+        return parsed
     text = decode(data, source)
+    no_booleans = "true" not in text and "false" not in text
 
     def unique(pairs: list) -> dict:
         obj: dict = {}
@@ -194,5 +221,5 @@ def parse_json(data: bytes, source: str, role: str) -> Parsed:
             raise InputError(f"{source}: invalid JSON ({what})") from None
         raise InputError(f"{source}: invalid JSON ({err})") from None
     if isinstance(value, dict):
-        return from_object(value, source, role)
-    return Parsed(to_array(value, "$", source, role))
+        return from_object(value, source, role, no_booleans)
+    return Parsed(to_array(value, "$", source, role, no_booleans))

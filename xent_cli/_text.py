@@ -16,9 +16,11 @@ from ._errors import InputError, plural
 
 __all__ = [
     "LABEL_COLUMNS",
+    "Layout",
     "Parsed",
     "decode",
     "is_number",
+    "logits_layout",
     "looks_like_path",
     "parse_literal",
     "parse_text",
@@ -30,6 +32,8 @@ LABEL_COLUMNS = frozenset({"label", "labels", "target", "targets"})
 #: A single header cell with one of these names is skipped in a file of targets.
 TARGET_HEADERS = LABEL_COLUMNS | {"y", "class"}
 
+#: Text shorter than this is parsed cell by cell (a bulk parse would gain nothing).
+BULK_MIN_BYTES = 1 << 16
 _BOM = b"\xef\xbb\xbf"
 _PATH_LIKE = re.compile(r"[/\\]|\.(csv|tsv|txt|dat|json|npy|npz)$", re.IGNORECASE)
 
@@ -99,7 +103,7 @@ def decode(data: bytes, source: str) -> str:
         ) from None
 
 
-def _sniff(line: str) -> str | None:
+def sniff(line: str) -> str | None:
     """The delimiter of a data line: tab, comma or semicolon, else None for runs of whitespace."""
     for delimiter in ("\t", ",", ";"):
         if delimiter in line:
@@ -122,7 +126,7 @@ def _split(line: str, delimiter: str | None, source: str, row: int) -> list:
     return [cell.strip() for cell in cells]
 
 
-def _table_rows(text: str, source: str) -> list:
+def table_rows(text: str, source: str) -> list:
     """Split text into (row number, cells), dropping comments and blank lines."""
     rows: list = []
     delimiter: str | None = None
@@ -135,7 +139,7 @@ def _table_rows(text: str, source: str) -> list:
         if not line:
             continue
         if not rows:
-            delimiter = _sniff(line)
+            delimiter = sniff(line)
         rows.append((number, _split(line, delimiter, source, number)))
     return rows
 
@@ -178,15 +182,28 @@ def _check_width(rows: list, source: str) -> int:
     return width
 
 
-def _logits(rows: list, source: str, header_allowed: bool) -> Parsed:
-    width = _check_width(rows, source)
+class Layout(NamedTuple):
+    """Where the numbers are in a table of logits, as told by its first row."""
+
+    header: bool
+    columns: list
+    label: int | None = None
+    class_names: tuple[str, ...] | None = None
+
+
+def logits_layout(rows: list, source: str, header_allowed: bool = True) -> Layout:
+    """Tell from the first row whether it is a header, and where the logits and labels are.
+
+    >>> logits_layout([(1, ["a", "label", "b"]), (2, ["1", "0", "2"])], "x.csv")
+    Layout(header=True, columns=[0, 2], label=1, class_names=('a', 'b'))
+    """
     first_row, first = rows[0]
+    width = len(first)
     text_cells = [j for j, cell in enumerate(first) if not is_number(cell)]
     label_cols = [j for j in text_cells if first[j].lower() in LABEL_COLUMNS]
     # A header names every column, or has a label column (the other names may be numbers).
-    header = header_allowed and (len(text_cells) == width or bool(label_cols))
-    if not header:
-        return Parsed(_numbers(rows, list(range(width)), source))
+    if not (header_allowed and (len(text_cells) == width or bool(label_cols))):
+        return Layout(False, list(range(width)))
     if len(rows) == 1:
         raise InputError(f"{source}: a header row but no data (expected rows of numbers after it)")
     if "" in first:
@@ -203,17 +220,25 @@ def _logits(rows: list, source: str, header_allowed: bool) -> Parsed:
             f"{source}, row {first_row}: only a {first[label_cols[0]]!r} column "
             "(expected columns of logits too)"
         )
+    names = [first[j] for j in columns]
+    class_names = None if any(is_number(name) for name in names) else tuple(names)
+    return Layout(True, columns, label_cols[0] if label_cols else None, class_names)
+
+
+def _logits(rows: list, source: str, header_allowed: bool) -> Parsed:
+    _check_width(rows, source)
+    layout = logits_layout(rows, source, header_allowed)
+    if not layout.header:
+        return Parsed(_numbers(rows, layout.columns, source))
     data = rows[1:]
     targets = None
-    if label_cols:
-        col = label_cols[0]
+    if layout.label is not None:
+        col = layout.label
         for number, cells in data:
             if cells[col] == "":
                 raise _bad_cell(source, number, col + 1, "", "a label")
         targets = _labels([cells[col] for _, cells in data])
-    names = [first[j] for j in columns]
-    class_names = None if any(is_number(name) for name in names) else tuple(names)
-    return Parsed(_numbers(data, columns, source), targets, class_names)
+    return Parsed(_numbers(data, layout.columns, source), targets, layout.class_names)
 
 
 def _targets(rows: list, source: str, header_allowed: bool) -> Parsed:
@@ -262,7 +287,13 @@ def parse_text(data: bytes, source: str, role: str) -> Parsed:
     >>> array.shape, targets.tolist(), names
     ((2, 2), [0.0, 1.0], ('a', 'b'))
     """
-    return parse_rows(_table_rows(decode(data, source), source), source, role)
+    if role == "logits" and len(data) >= BULK_MIN_BYTES:
+        from ._fasttext import bulk_logits  # a large table: parse it whole, if it is plain
+
+        parsed = bulk_logits(data, source)
+        if parsed is not None:
+            return parsed
+    return parse_rows(table_rows(decode(data, source), source), source, role)
 
 
 def parse_literal(spec: str, role: str) -> np.ndarray | None:
