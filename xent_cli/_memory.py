@@ -133,9 +133,26 @@ def text_need(data: bytes) -> int:
     >>> text_need(b"1,2\\n3,4\\n") > 0
     True
     """
-    rows = data.count(b"\n") + data.count(b"\r") + 1
-    cells = rows + sum(data.count(sep) for sep in (b",", b";", b"\t", b" "))
+    if len(data) > 4 * _SAMPLE:
+        # Counting every byte six times cost a third of a fast parse: scale the densest of
+        # a few samples instead (an estimate, and a generous one).
+        step = (len(data) - _SAMPLE) // 7
+        parts = [data[i : i + _SAMPLE] for i in range(0, 8 * step, step)]
+        rows, cells = max((_counts(part) for part in parts), key=lambda rc: rc[0] + rc[1])
+        scale = len(data) / _SAMPLE
+        rows, cells = int(rows * scale) + 1, int(cells * scale) + 1
+    else:
+        rows, cells = _counts(data)
     return 2 * len(data) + _TEXT_PER_CELL * cells + _TEXT_PER_ROW * rows
+
+
+_SAMPLE = 1 << 18  # bytes per sample of a big text
+
+
+def _counts(data: bytes) -> tuple[int, int]:
+    """Rows and cells of delimited text, counted generously (every separator splits)."""
+    rows = data.count(b"\n") + data.count(b"\r") + 1
+    return rows, rows + sum(data.count(sep) for sep in (b",", b";", b"\t", b" "))
 
 
 def json_need(data: bytes) -> int:
