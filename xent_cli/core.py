@@ -9,6 +9,7 @@ Nothing here prints, imports anything but NumPy, or mutates its inputs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 import numpy.typing as npt
@@ -65,6 +66,13 @@ def _big(x: object) -> bool:
 
 
 _BLOCKED_BYTES = 4 << 20
+
+
+def _blocks() -> ModuleType:
+    """:mod:`xent_cli.blocks`, imported on first use: small inputs never pay for it."""
+    from . import blocks
+
+    return blocks
 
 
 def log_softmax(x: ArrayLike, axis: int = -1, *, dtype: str | None = None) -> np.ndarray:
@@ -210,23 +218,8 @@ def evaluate(
     >>> round(r.loss, 4), r.per_sample.round(4).tolist(), r.count, r.weight_sum
     (1.4402, [2.4402, 1.4402, 0.4402], 3, 3.0)
     """
-    if _big(input):
-        from .blocks import evaluate_blocked
-
-        return evaluate_blocked(
-            input,
-            target,
-            weight=weight,
-            ignore_index=ignore_index,
-            reduction=reduction,
-            label_smoothing=label_smoothing,
-            class_axis=class_axis,
-            input_kind=input_kind,
-            sample_weight=sample_weight,
-            targets_kind=targets_kind,
-            dtype=dtype,
-            threads=threads,
-        )
+    if _big(input):  # every argument, as given, to the bounded-memory path
+        return _blocks().evaluate_blocked(**locals())
     _check_options(reduction, label_smoothing, input_kind)
     x = _as_float(input, dtype)
     t = prepare_targets(
@@ -309,20 +302,7 @@ def cross_entropy(
     >>> round(cross_entropy(logits, [1, 2, 3], reduction="sum"), 4)
     4.3206
     """
-    return evaluate(
-        input,
-        target,
-        weight=weight,
-        ignore_index=ignore_index,
-        reduction=reduction,
-        label_smoothing=label_smoothing,
-        class_axis=class_axis,
-        input_kind=input_kind,
-        sample_weight=sample_weight,
-        targets_kind=targets_kind,
-        dtype=dtype,
-        threads=threads,
-    ).loss
+    return evaluate(**locals()).loss  # the same arguments, by name
 
 
 def _coefficients(t: Targets, n_classes: int, label_smoothing: float) -> np.ndarray:
@@ -391,23 +371,8 @@ def cross_entropy_grad(
     >>> g[0].round(4)
     array([ 0.0321, -0.9129,  0.2369,  0.6439])
     """
-    if _big(input):
-        from .blocks import grad_blocked
-
-        return grad_blocked(
-            input,
-            target,
-            weight=weight,
-            ignore_index=ignore_index,
-            reduction=reduction,
-            label_smoothing=label_smoothing,
-            class_axis=class_axis,
-            input_kind=input_kind,
-            sample_weight=sample_weight,
-            targets_kind=targets_kind,
-            dtype=dtype,
-            threads=threads,
-        )
+    if _big(input):  # every argument, as given, to the bounded-memory path
+        return _blocks().grad_blocked(**locals())
     _check_options(reduction, label_smoothing, input_kind)
     x = _as_float(input, dtype)
     t = prepare_targets(

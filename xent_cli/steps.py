@@ -129,26 +129,14 @@ def explain(
     >>> e.softmax[0].round(4).tolist(), e.loss.round(4).tolist(), round(e.result.loss, 4)
     ([0.0321, 0.0871, 0.2369, 0.6439], [2.4402, 1.4402, 0.4402], 1.4402)
     """
+    loss_args = {k: v for k, v in locals().items() if k not in ("rows", "grad")}
     _check_options(reduction, label_smoothing, input_kind)
     from .blocks import sample_rows
     from .core import evaluate
 
     # The loss over every sample (the blocked path for big inputs), then the steps for the
     # first `rows` samples only: nothing N x C is materialised.
-    result = evaluate(
-        input,
-        target,
-        weight=weight,
-        ignore_index=ignore_index,
-        reduction=reduction,
-        label_smoothing=label_smoothing,
-        class_axis=class_axis,
-        input_kind=input_kind,
-        sample_weight=sample_weight,
-        targets_kind=targets_kind,
-        dtype=dtype,
-        threads=threads,
-    )
+    result = evaluate(**loss_args)
     arr = input if isinstance(input, np.ndarray) else np.asarray(input)
     axis = normalize_class_axis(arr.ndim, class_axis)
     n_classes = arr.shape[axis]
