@@ -416,7 +416,7 @@ def test_probability_checks_blocked_equal_simple():
     assert len(want) == 2
     assert diagnose.probabilities(q, 1, "probability targets", blocked=True) == want
     kw = {"input_kind": "probs", "targets_kind": "prob", "class_axis": 1}
-    assert blocks.check_inputs_blocked(q, q, **kw) == diagnose.check_inputs(
+    assert diagnose.check_inputs(q, q, **kw, blocked=True) == diagnose.check_inputs(
         q, q, **kw, blocked=False
     )
 

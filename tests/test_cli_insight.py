@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import shlex
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _html import PageText
 from click.testing import CliRunner
 
 from xent_cli.cli import cli
@@ -155,20 +155,11 @@ def test_compute_export_svg(tmp_path) -> None:
     assert "0.5105" in text and "0.8550" in text and "metrics" in text
 
 
-class _Text(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
 def test_explain_export_html(tmp_path) -> None:
     path = tmp_path / "e.html"
     r = run("explain", WX, WY, "--grad", "--export", str(path), "--json")
     assert r.exit_code == 0 and json.loads(r.stdout)["loss"] == 1.4401896985611955
-    p = _Text()
+    p = PageText()
     p.feed(path.read_text(encoding="utf-8"))
     text = "".join(p.parts)
     assert "Step 7" in text and "[-0.3043]" in text and "1.4402" in text

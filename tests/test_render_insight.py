@@ -6,10 +6,10 @@ from __future__ import annotations
 import io
 import os
 import xml.etree.ElementTree as ET
-from html.parser import HTMLParser
 
 import numpy as np
 import pytest
+from _html import PageText
 from rich.console import Console
 
 from xent_cli._errors import InputError
@@ -166,15 +166,6 @@ def test_sections_histogram() -> None:
 # --- export -------------------------------------------------------------------------------------
 
 
-class _Text(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
 def test_export_svg_parses_and_carries_the_numbers(tmp_path) -> None:
     path = tmp_path / "insight.svg"
     export(tables(example())[0], str(path), width=60, title="xent compute")
@@ -191,7 +182,7 @@ def test_export_html_parses_and_carries_the_numbers(tmp_path) -> None:
     path = tmp_path / "insight.html"
     path.write_text("STALE CONTENT")
     export(tables(example())[1], str(path), width=70)
-    parser = _Text()
+    parser = PageText()
     parser.feed(path.read_text(encoding="utf-8"))
     text = "".join(parser.parts)
     assert "per class" in text and "2.4402" in text and "fox" in text

@@ -22,7 +22,7 @@ from ._kernel_run import (
     run_items,
 )
 
-__all__ = ["ProbabilityStats", "check_inputs_blocked", "non_finite_stats", "probability_stats"]
+__all__ = ["ProbabilityStats", "non_finite_stats", "probability_stats"]
 
 
 def _pieces(x: np.ndarray, size: int, offset: int = 0) -> list[tuple[int, np.ndarray]]:
@@ -118,26 +118,3 @@ def probability_stats(
     outside = next((o for o, _, _ in ordered if o is not None), None)
     first_off = next((f for _, _, f in ordered if f is not None), None)
     return ProbabilityStats(outside, sum(n for _, n, _ in ordered), first_off)
-
-
-def check_inputs_blocked(
-    x: np.ndarray,
-    target: np.ndarray | None,
-    *,
-    input_kind: str = "logits",
-    targets_kind: str | None = "index",
-    class_axis: int = 1,
-    threads: int | None = None,
-) -> list[str]:
-    """:func:`xent_cli.diagnose.check_inputs` in bounded memory, whatever the input's size."""
-    from .diagnose import check_inputs
-
-    return check_inputs(
-        x,
-        target,
-        input_kind=input_kind,
-        targets_kind=targets_kind,
-        class_axis=class_axis,
-        threads=threads,
-        blocked=True,
-    )

@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _kernel as kern
-from ._kernel_checks import check_inputs_blocked, non_finite_stats, probability_stats
+from ._kernel_checks import non_finite_stats, probability_stats
 from ._kernel_run import (
     BLOCK_BYTES,
     MIN_BYTES,
@@ -59,7 +59,6 @@ __all__ = [
     "BLOCK_BYTES",
     "MIN_BYTES",
     "available_threads",
-    "check_inputs_blocked",
     "check_targets",
     "evaluate_blocked",
     "grad_blocked",
