@@ -1,0 +1,219 @@
+/* Three loops NumPy runs slowly on small class counts, for xent_cli._kernel (optional).
+ *
+ * For fewer than ~64 classes, xent computes a block of R samples transposed to (C, R), so
+ * that reductions over the classes become element-wise operations between C contiguous
+ * vectors. NumPy's transposing copy, its float32 -> float64 summation along axis 0 and the
+ * gather of each sample's target (flat index arithmetic, then np.take) run at a third to a
+ * half of what a plain loop does; these three functions are those loops,
+ * nothing more: the same operations in the same order as NumPy's, so the results are
+ * bit-identical with or without this module (tests/test_ck.py checks it).
+ *
+ * Arrays arrive through the buffer protocol (C-contiguous, format 'f' or 'd'), and the
+ * loops run without the GIL, so blocks on other threads proceed meanwhile.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#define GROUP 8 /* rows copied together: 8 independent loads per class, 8 adjacent stores */
+
+#define TRANSPOSE(T)                                                                    \
+    static void transpose_##T(const T *restrict x, Py_ssize_t rows, Py_ssize_t n_cls,    \
+                              T *restrict a)                                              \
+    {                                                                                     \
+        Py_ssize_t r = 0;                                                                 \
+        for (; r + GROUP <= rows; r += GROUP) {                                           \
+            const T *xg = x + r * n_cls;                                                  \
+            for (Py_ssize_t c = 0; c < n_cls; c++) {                                      \
+                T *ac = a + c * rows + r;                                                 \
+                for (int k = 0; k < GROUP; k++) ac[k] = xg[k * n_cls + c];                \
+            }                                                                             \
+        }                                                                                 \
+        for (; r < rows; r++)                                                             \
+            for (Py_ssize_t c = 0; c < n_cls; c++) a[c * rows + r] = x[r * n_cls + c];   \
+    }
+
+/* out[r] = a[0, r] + a[1, r] + ... in float64, class after class, as NumPy's
+ * np.add.reduce(a, axis=0, dtype=np.float64) adds them. */
+#define COL_SUMS(T)                                                                      \
+    static void col_sums_##T(const T *restrict a, Py_ssize_t n_cls, Py_ssize_t rows,     \
+                             double *restrict out)                                        \
+    {                                                                                     \
+        for (Py_ssize_t r = 0; r < rows; r++) out[r] = (double)a[r];                      \
+        for (Py_ssize_t c = 1; c < n_cls; c++) {                                          \
+            const T *ac = a + c * rows;                                                   \
+            for (Py_ssize_t r = 0; r < rows; r++) out[r] += (double)ac[r];                \
+        }                                                                                 \
+    }
+
+/* out[r] = a[y[r], r]; returns the first r whose y[r] is not in 0..C-1, or -1. */
+#define TAKE_COLS(T)                                                                     \
+    static Py_ssize_t take_cols_##T(const T *restrict a, Py_ssize_t n_cls, Py_ssize_t rows,\
+                                    const long long *restrict y, T *restrict out)         \
+    {                                                                                     \
+        for (Py_ssize_t r = 0; r < rows; r++) {                                           \
+            long long c = y[r];                                                           \
+            if (c < 0 || c >= n_cls) return r;                                            \
+            out[r] = a[c * rows + r];                                                     \
+        }                                                                                 \
+        return -1;                                                                        \
+    }
+
+TRANSPOSE(float)
+TRANSPOSE(double)
+COL_SUMS(float)
+COL_SUMS(double)
+TAKE_COLS(float)
+TAKE_COLS(double)
+
+/* A C-contiguous 2-D buffer of float32 or float64 (writable if asked); 0 on success. */
+static int
+get_matrix(PyObject *obj, Py_buffer *view, int writable, const char *name)
+{
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(obj, view, flags) < 0) return -1;
+    const char *f = view->format ? view->format : "B";
+    if (f[0] == '<' || f[0] == '=' || f[0] == '@') f++;
+    if (view->ndim < 1 || view->ndim > 2 || (strcmp(f, "f") != 0 && strcmp(f, "d") != 0)) {
+        PyErr_Format(PyExc_TypeError, "%s: expected a 1-D or 2-D float32/float64 array", name);
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+static Py_ssize_t dim(const Py_buffer *v, int i) { return v->ndim == 2 ? v->shape[i] : (i ? v->shape[0] : 1); }
+
+PyDoc_STRVAR(transpose_doc,
+             "transpose(src, dst)\n--\n\n"
+             "Copy C-contiguous src (R, C) into C-contiguous dst (C, R), same float type.");
+
+static PyObject *
+ck_transpose(PyObject *self, PyObject *args)
+{
+    PyObject *src_obj, *dst_obj;
+    Py_buffer src, dst;
+    if (!PyArg_ParseTuple(args, "OO:transpose", &src_obj, &dst_obj)) return NULL;
+    if (get_matrix(src_obj, &src, 0, "src") < 0) return NULL;
+    if (get_matrix(dst_obj, &dst, 1, "dst") < 0) {
+        PyBuffer_Release(&src);
+        return NULL;
+    }
+    Py_ssize_t rows = dim(&src, 0), n_cls = dim(&src, 1);
+    if (src.itemsize != dst.itemsize || dim(&dst, 0) != n_cls || dim(&dst, 1) != rows) {
+        PyErr_SetString(PyExc_ValueError, "transpose: dst must be src's transpose, same type");
+        PyBuffer_Release(&src);
+        PyBuffer_Release(&dst);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (src.itemsize == 4)
+        transpose_float((const float *)src.buf, rows, n_cls, (float *)dst.buf);
+    else
+        transpose_double((const double *)src.buf, rows, n_cls, (double *)dst.buf);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&src);
+    PyBuffer_Release(&dst);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(col_sums_doc,
+             "col_sums(a, out)\n--\n\n"
+             "Float64 sums of C-contiguous a (C, R) along axis 0 into float64 out (R,).");
+
+static PyObject *
+ck_col_sums(PyObject *self, PyObject *args)
+{
+    PyObject *a_obj, *out_obj;
+    Py_buffer a, out;
+    if (!PyArg_ParseTuple(args, "OO:col_sums", &a_obj, &out_obj)) return NULL;
+    if (get_matrix(a_obj, &a, 0, "a") < 0) return NULL;
+    if (get_matrix(out_obj, &out, 1, "out") < 0) {
+        PyBuffer_Release(&a);
+        return NULL;
+    }
+    Py_ssize_t n_cls = dim(&a, 0), rows = dim(&a, 1);
+    if (out.itemsize != 8 || out.ndim != 1 || out.shape[0] != rows || n_cls < 1) {
+        PyErr_SetString(PyExc_ValueError, "col_sums: out must be float64 of a's row length");
+        PyBuffer_Release(&a);
+        PyBuffer_Release(&out);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (a.itemsize == 4)
+        col_sums_float((const float *)a.buf, n_cls, rows, (double *)out.buf);
+    else
+        col_sums_double((const double *)a.buf, n_cls, rows, (double *)out.buf);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&a);
+    PyBuffer_Release(&out);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(take_cols_doc,
+             "take_cols(a, y, out)\n--\n\n"
+             "out[r] = a[y[r], r] for C-contiguous a (C, R), int64 y (R,), out (R,) of a's type.");
+
+static PyObject *
+ck_take_cols(PyObject *self, PyObject *args)
+{
+    PyObject *a_obj, *y_obj, *out_obj;
+    Py_buffer a, y, out;
+    if (!PyArg_ParseTuple(args, "OOO:take_cols", &a_obj, &y_obj, &out_obj)) return NULL;
+    if (get_matrix(a_obj, &a, 0, "a") < 0) return NULL;
+    if (PyObject_GetBuffer(y_obj, &y, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        PyBuffer_Release(&a);
+        return NULL;
+    }
+    if (get_matrix(out_obj, &out, 1, "out") < 0) {
+        PyBuffer_Release(&a);
+        PyBuffer_Release(&y);
+        return NULL;
+    }
+    Py_ssize_t n_cls = dim(&a, 0), rows = dim(&a, 1), bad = -1;
+    const char *yf = y.format ? y.format : "B";
+    if (yf[0] == '<' || yf[0] == '=' || yf[0] == '@') yf++;
+    int y_ok = y.itemsize == 8 && (strcmp(yf, "q") == 0 || strcmp(yf, "l") == 0);
+    if (!y_ok || y.ndim != 1 || y.shape[0] != rows || out.ndim != 1 || out.shape[0] != rows
+        || out.itemsize != a.itemsize) {
+        PyErr_SetString(PyExc_ValueError, "take_cols: y must be int64 and out of a's type, "
+                                          "both of a's row length");
+        bad = -2;
+    }
+    else {
+        Py_BEGIN_ALLOW_THREADS
+        if (a.itemsize == 4)
+            bad = take_cols_float((const float *)a.buf, n_cls, rows, (const long long *)y.buf,
+                                  (float *)out.buf);
+        else
+            bad = take_cols_double((const double *)a.buf, n_cls, rows, (const long long *)y.buf,
+                                   (double *)out.buf);
+        Py_END_ALLOW_THREADS
+        if (bad >= 0)
+            PyErr_Format(PyExc_IndexError, "take_cols: class %lld of sample %zd is out of range",
+                         ((const long long *)y.buf)[bad], bad);
+    }
+    PyBuffer_Release(&a);
+    PyBuffer_Release(&y);
+    PyBuffer_Release(&out);
+    if (bad != -1) return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef ck_methods[] = {
+    {"transpose", ck_transpose, METH_VARARGS, transpose_doc},
+    {"col_sums", ck_col_sums, METH_VARARGS, col_sums_doc},
+    {"take_cols", ck_take_cols, METH_VARARGS, take_cols_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef ck_module = {
+    PyModuleDef_HEAD_INIT, "_ck",
+    "Transposing copy, float64 column sums and target gather for small class counts (optional).",
+    -1, ck_methods,
+};
+
+PyMODINIT_FUNC
+PyInit__ck(void)
+{
+    return PyModule_Create(&ck_module);
+}
