@@ -126,6 +126,9 @@ def class_indices(
                 f"target at {where} is {flat[i].item()!r}; expected an integer class index"
             )
     # Range-check before casting, so that 1e30 is reported as 1e30, not as a wrapped int64.
+    # Two reductions settle the usual case (every label in range) without a mask.
+    if flat.size and flat.dtype.kind in "iu" and flat.min() >= 0 and flat.max() < n_classes:
+        return flat.astype(np.int64, copy=False)
     out = (flat != ignore_index) & ((flat < 0) | (flat >= n_classes))
     if out.any():
         i = int(np.argmax(out))
