@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from xent_cli import blocks, core, diagnose
 from xent_cli._kernel import f16_to_f32
-from xent_cli.targets import normalize_class_axis
+from xent_cli.targets import normalize_class_axis, prepare_targets
 
 RTOL = {np.float64: 1e-12, np.float32: 1e-6, np.float16: 1e-6}
 
@@ -217,6 +217,50 @@ def test_block_size_does_not_change_the_answer():
     x, y, _, _, _ = make((257, 10), 1, np.float64)
     results = {blocks.evaluate_blocked(x, y, block_rows=b).loss for b in (1, 2, 64, None)}
     assert len(results) == 1
+
+
+@pytest.mark.parametrize("shape,class_axis", SHAPES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float16])
+@pytest.mark.parametrize("soft", [False, True], ids=["index", "prob"])
+def test_observe_sees_each_block_once_with_its_rows_targets_and_losses(
+    shape, class_axis, dtype, soft
+):
+    # What the insight pass builds on: in the loss pass itself, each sample exactly once,
+    # with the log-probabilities the core computes for its row (bit for bit), its targets
+    # and the very losses of the result; and the result is the one without observe.
+    x, y, q, w, sw = make(shape, class_axis, dtype)
+    axis = normalize_class_axis(len(shape), class_axis)
+    target = q if soft else y
+    for opts in ({}, {"input_kind": "probs"}, {"label_smoothing": 0.2, "sample_weight": True}):
+        kw = dict(options(opts, w, sw), class_axis=class_axis, reduction="none")
+        xx = as_kind(x, axis, kw.get("input_kind"))
+        seen = []
+
+        def observe(start, logp, t, loss, seen=seen):
+            seen.append((start, logp.copy(), t, loss.copy()))
+
+        got = blocks.evaluate_blocked(xx, target, block_rows=3, threads=2, observe=observe, **kw)
+        plain = blocks.evaluate_blocked(xx, target, block_rows=3, threads=2, **kw)
+        np.testing.assert_array_equal(got.per_sample, plain.per_sample)
+        seen.sort(key=lambda s: s[0])
+        starts = [s[0] for s in seen]
+        sizes = [len(s[1]) for s in seen]
+        assert starts == list(np.cumsum([0] + sizes)[:-1])
+        t = prepare_targets(xx.shape, target, class_axis=class_axis)
+        assert sum(sizes) == t.n_rows
+        if not seen:
+            continue
+        rows = np.ascontiguousarray(t.rows(xx))
+        want = core._row_log_probs(core._as_float(rows), kw.get("input_kind", "logits"))
+        np.testing.assert_array_equal(np.concatenate([s[1] for s in seen]), want)
+        np.testing.assert_array_equal(
+            np.concatenate([s[3] for s in seen]), got.per_sample.reshape(-1)
+        )
+        np.testing.assert_array_equal(np.concatenate([s[2].valid for s in seen]), t.valid)
+        if soft:
+            np.testing.assert_array_equal(np.concatenate([s[2].prob for s in seen]), t.prob)
+        else:
+            np.testing.assert_array_equal(np.concatenate([s[2].index for s in seen]), t.index)
 
 
 @pytest.mark.parametrize("layout", ["fortran", "strided", "fortran3d"])

@@ -351,3 +351,71 @@ def test_big_memory_mapped_input_agrees_with_the_in_memory_computation(tmp_path)
     for got, exp in zip(out["per_class"], want.per_class, strict=True):
         assert got["support"] == exp["support"]
         assert got["loss"] == pytest.approx(exp["loss"], rel=1e-12)
+
+
+def test_big_input_insight_comes_from_the_loss_pass_itself(tmp_path, monkeypatch) -> None:
+    # One pass: every block of the memory-mapped logits is loaded once (by the loss pass,
+    # which measures the insight while the block is at hand); analyze's own pass over the
+    # logits never runs, and the mistake checks read no more than the first block.
+    # The JSON is the same, bit for bit, on 1 and on 3 threads.
+    rng = np.random.default_rng(13)
+    x = rng.normal(0, 2, (100_000, 12)).astype(np.float32)  # 4.8 MB: the blocked path
+    y = rng.integers(0, 12, len(x))
+    y[::13] = -100
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    from xent_cli import blocks, insight, mistakes
+    from xent_cli._rows import iter_log_probs, iter_rows
+
+    per = blocks.evaluate_blocked(x, y, reduction="none").per_sample
+    want = analyze(x, y, per_sample=per, metrics=True, per_class=True, worst=3, hist=True)
+
+    def second_pass(*args, **kwargs):
+        raise AssertionError("a second pass over the logits")
+
+    monkeypatch.setattr(insight, "analyze", second_pass)
+    monkeypatch.setattr(insight, "iter_rows", second_pass)
+    spans: list[tuple[int, int]] = []
+    load = blocks.chunk
+
+    def counted(plan, w, block, ct):
+        spans.append(plan.span(block))
+        return load(plan, w, block, ct)
+
+    monkeypatch.setattr(blocks, "chunk", counted)
+    read_by_checks = []
+
+    def rows(*args, **kwargs):
+        for item in iter_rows(*args, **kwargs):
+            read_by_checks.append(item[0])
+            yield item
+
+    def log_probs(*args, **kwargs):
+        for item in iter_log_probs(*args, **kwargs):
+            read_by_checks.append(item[0])
+            yield item
+
+    monkeypatch.setattr(mistakes, "iter_rows", rows)
+    monkeypatch.setattr(mistakes, "iter_log_probs", log_probs)
+    outs = []
+    for threads in ("1", "3"):
+        spans.clear()
+        read_by_checks.clear()
+        r = run("compute", str(tmp_path / "x.npy"), str(tmp_path / "y.npy"), *ALL,
+                "--json", "--threads", threads)
+        assert r.exit_code == 0 and r.stderr == "", r.output
+        spans.sort()
+        assert spans[0][0] == 0 and spans[-1][1] == len(x) and len(spans) > 1
+        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))  # each once
+        assert read_by_checks == [0]  # the double-softmax check stops at the first block
+        outs.append(r.stdout)
+    assert outs[0] == outs[1]
+    out = json.loads(outs[0])
+    assert out["metrics"]["count"] == want.metrics.count
+    assert [w["index"] for w in out["worst"]] == [w["index"] for w in want.worst]
+    assert out["histogram"] == want.histogram
+    for key in ("accuracy", "perplexity", "mean_entropy", "ece", "bits_per_sample"):
+        assert out["metrics"][key] == pytest.approx(getattr(want.metrics, key), rel=1e-12)
+    for got, exp in zip(out["per_class"], want.per_class, strict=True):
+        assert got["support"] == exp["support"]
+        assert got["loss"] == pytest.approx(exp["loss"], rel=1e-12)

@@ -6,6 +6,9 @@ targets and K-dim input; block-by-block feeding (any order, merged) equals one p
 from __future__ import annotations
 
 import math
+import threading
+import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +16,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from xent_cli import insight, insight_types
+from xent_cli._in_order import InOrder
 from xent_cli._rows import iter_log_probs, iter_rows
+from xent_cli.blocks import evaluate_blocked
 from xent_cli.core import evaluate
 from xent_cli.insight import Accumulator, analyze, histogram
+from xent_cli.insight_blocked import evaluate_with_insight
 from xent_cli.targets import prepare_targets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -368,3 +375,184 @@ def test_classifier10_sample_figures() -> None:
     y = np.loadtxt(ROOT / "samples/classifier10/labels.csv", skiprows=1).astype(int)
     assert z.shape == (400, 10)
     check(analyze(z, y, **ALL), reference(z, y))
+
+
+# --- one pass, in sample order: the same bits on any number of threads --------------------------
+
+
+def _same(a, b) -> bool:
+    """Bit for bit (``repr`` of a float is exact; NaN equals NaN)."""
+    return repr(a) == repr(b)
+
+
+def test_in_order_folds_in_span_order_whatever_order_parts_come_in() -> None:
+    seen: list[str] = []
+    order = InOrder(seen.append)
+    order.put(5, 9, "c")
+    order.put(2, 5, "b")
+    order.put(3, 3, "empty")  # no samples: ignored
+    assert seen == [] and order.waiting == 2 and order.stop == 0
+    order.put(0, 2, "a")
+    assert seen == ["a", "b", "c"] and order.waiting == 0 and order.stop == 9
+    with pytest.raises(ValueError, match="twice"):
+        order.put(2, 5, "b")
+
+
+def test_in_order_buffer_stays_small_while_a_block_is_late() -> None:
+    # Thread 0 holds span 0 for a while; the others race ahead and must pause once `ahead`
+    # parts wait, so the buffer holds at most ahead + (threads - 1) parts, never all of them.
+    folded: list[int] = []
+    high = [0]
+    order = InOrder(folded.append, ahead=4, patience=30.0)
+    counter = iter(range(1, 200))
+    lock = threading.Lock()
+
+    def racer() -> None:
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                return
+            order.put(i, i + 1, i)
+            high[0] = max(high[0], order.waiting)
+
+    pool = [threading.Thread(target=racer) for _ in range(3)]
+    for th in pool:
+        th.start()
+    time.sleep(0.3)
+    assert order.waiting <= 4 + 3 and folded == []
+    order.put(0, 1, 0)
+    for th in pool:
+        th.join()
+    assert folded == list(range(200)) and high[0] <= 4 + 3
+
+
+def test_in_order_never_waits_forever_for_a_part_that_does_not_come() -> None:
+    order = InOrder(lambda part: None, ahead=1, patience=0.05)
+    t0 = time.monotonic()
+    for i in range(1, 5):  # span 0 never arrives (a worker failed): each put pauses briefly
+        order.put(i, i + 1, i)
+    assert time.monotonic() - t0 < 2.0 and order.waiting == 4
+
+
+def test_measure_then_add_is_update_and_a_part_is_small() -> None:
+    x, y = _data(3, m=40, c=1000)
+    y[::5] = -100
+    logp = np.concatenate([lp for _, lp in iter_log_probs(x)])
+    one = Accumulator(1000, batch_shape=(40,), worst=3, hist=True)
+    one.update(logp, y, 0)
+    two = Accumulator(1000, batch_shape=(40,), worst=3, hist=True)
+    parts = [two.measure(logp[s : s + 8], y[s : s + 8], s) for s in range(0, 40, 8)]
+    assert all(p.classes.size <= 8 and p.class_loss.size == p.classes.size for p in parts)
+    assert all(p.worst.shape == (3, 6) for p in parts)
+    for p in parts:
+        two.add(p)
+    res = two.result(metrics=True, per_class=True, worst=True, hist=True)
+    ref = one.result(metrics=True, per_class=True, worst=True, hist=True)
+    assert res.worst == ref.worst and res.histogram == ref.histogram
+    assert [r["support"] for r in res.per_class] == [r["support"] for r in ref.per_class]
+    check(res, reference(x, y, n_worst=3))
+
+
+def test_a_part_sums_each_class_present_as_a_dense_bincount_would() -> None:
+    x, y = _data(4, m=300, c=50)
+    y[::6] = -100
+    logp = np.concatenate([lp for _, lp in iter_log_probs(x)])
+    acc = Accumulator(50, batch_shape=(300,))
+    for size in (300, 10):  # 50 classes <= 4 * 300: bincount; 50 > 4 * 10: np.unique
+        for s in range(0, 300, size):
+            lp, yy = logp[s : s + size], y[s : s + size]
+            part = acc.measure(lp, yy, s)
+            cls = yy[yy != -100]
+            nll = -lp[yy != -100, cls]
+            assert part.classes.tolist() == sorted(set(cls.tolist()))
+            dense = np.bincount(cls, weights=nll, minlength=50)[part.classes]
+            assert np.array_equal(part.class_loss, dense)
+            assert np.array_equal(part.support, np.bincount(cls, minlength=50)[part.classes])
+
+
+def test_analyze_is_the_same_on_any_number_of_threads(monkeypatch) -> None:
+    x, y = _data(5, m=500, c=9)
+    y[::7] = -100
+    monkeypatch.setattr(insight, "iter_rows", partial(iter_rows, block_bytes=9 * 8 * 13))
+    per = evaluate(x, y, reduction="none", label_smoothing=0.1).per_sample
+    results = [analyze(x, y, per_sample=per, threads=t, **ALL) for t in (1, 2, 3, 8)]
+    assert all(_same(r, results[0]) for r in results)
+    check(results[0], reference(x, y, losses=per))
+
+
+def test_histogram_where_and_chunks(monkeypatch) -> None:
+    rng = np.random.default_rng(0)
+    v = rng.exponential(1.0, 1000)
+    v[::50] = np.nan
+    keep = rng.random(1000) < 0.7
+    whole = histogram(v[keep])
+    assert histogram(v, where=keep) == whole
+    monkeypatch.setattr(insight_types, "_CHUNK", 7)
+    assert histogram(v, where=keep) == whole
+    assert histogram(v[keep]) == whole
+    with pytest.raises(ValueError, match="where"):
+        histogram(v, where=keep[:10])
+
+
+def _blocked_cases():
+    rng = np.random.default_rng(21)
+    x = rng.normal(0, 2, (300, 9))
+    y = rng.integers(0, 9, 300)
+    y[::7] = -100
+    q = rng.random((300, 9))
+    q /= q.sum(1, keepdims=True)
+    x3 = rng.normal(0, 2, (6, 5, 7, 3))
+    y3 = rng.integers(0, 5, (6, 7, 3))
+    y3[0, 0] = -100
+    p = np.exp(x) / np.exp(x).sum(1, keepdims=True)
+    return {
+        "float64": (x, y, {}),
+        "float32": (x.astype(np.float32), y, {}),
+        "float16": (x.astype(np.float16), y, {}),
+        "wide": (rng.normal(0, 2, (120, 80)), rng.integers(0, 80, 120), {"topk": 3}),
+        "weights": (x, y, {"weight": np.arange(1.0, 10), "label_smoothing": 0.1,
+                           "sample_weight": rng.random(300)}),
+        "kdim": (x3, y3, {}),
+        "last_axis": (np.moveaxis(x3, 1, -1).copy(), y3, {"class_axis": -1}),
+        "soft": (x, q, {}),
+        "probs": (p, y, {"input_kind": "probs"}),
+        "one_sample": (np.array([1.0, 3.0, 2.0]), np.array(1), {}),
+    }
+
+
+@pytest.mark.parametrize("case", list(_blocked_cases()))
+def test_one_pass_insight_equals_analyze_and_ignores_threads_and_finish_order(
+    case, monkeypatch
+) -> None:
+    x, y, opts = _blocked_cases()[case]
+    kw = {k: v for k, v in opts.items() if k != "topk"}
+    ask = dict(ALL, topk=opts.get("topk", 5))
+    res, got = evaluate_with_insight(x, y, reduction="none", threads=1, **ask, **kw)
+    assert _same(res, evaluate_blocked(x, y, reduction="none", threads=1, **kw))
+    want = analyze(x, y, per_sample=res.per_sample, **ask, **kw)
+    assert _same(got, want)  # one block each: the same sums, bit for bit
+    # Many blocks, finished in a scrambled order: the same bits on 1, 2 and 4 threads.
+    measure = Accumulator.measure
+    jitter = np.random.default_rng(7)
+
+    def late(self, *args, **kwargs):
+        time.sleep(float(jitter.random()) * 0.002)
+        return measure(self, *args, **kwargs)
+
+    runs = []
+    for threads in (1, 2, 4):
+        if threads > 1:
+            monkeypatch.setattr(Accumulator, "measure", late)
+        runs.append(
+            evaluate_with_insight(x, y, threads=threads, block_rows=7, **ask, **kw)[1]
+        )
+    assert all(_same(r, runs[0]) for r in runs)
+    assert runs[0].worst == want.worst and runs[0].histogram == want.histogram
+    assert runs[0].metrics.count == want.metrics.count
+    for f in ("accuracy", "perplexity", "mean_entropy", "ece", "bits_per_sample"):
+        assert getattr(runs[0].metrics, f) == pytest.approx(getattr(want.metrics, f), rel=1e-12)
+    for a, b in zip(runs[0].per_class, want.per_class, strict=True):
+        assert a["support"] == b["support"]
+        for f in ("loss", "accuracy", "mean_p_true"):
+            assert a[f] == (None if b[f] is None else pytest.approx(b[f], rel=1e-12))

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
@@ -46,6 +46,7 @@ from ._kernel_run import (
     make_plan,
     out_block,
     per_thread,
+    reshaped,
     run,
     should_block,
     view3,
@@ -54,10 +55,12 @@ from .core import LossResult, _check_options, _losses, _reduce, _row_log_probs, 
 from .targets import Targets, normalize_class_axis, prepare_targets, resolve_kind
 
 _AxisError = getattr(np, "exceptions", np).AxisError  # NumPy < 1.25: np.AxisError
+Observe = Callable[[int, np.ndarray, Targets, np.ndarray], None]
 
 __all__ = [
     "BLOCK_BYTES",
     "MIN_BYTES",
+    "Observe",
     "available_threads",
     "check_targets",
     "evaluate_blocked",
@@ -157,6 +160,17 @@ def _safe_index(t: Targets, m0: int, m1: int) -> tuple[np.ndarray, np.ndarray | 
     return np.where(ignored, 0, y), ignored
 
 
+def _sample_rows(plan: Plan, block: Block, xs: np.ndarray) -> np.ndarray:
+    """A block's ``(n, C)`` rows in the compute precision, laid out as the core's: ``xs`` in
+    the rows layout, else the input's own rows (no copy) or a transposed copy of ``xs``."""
+    if not plan.col:
+        return xs
+    p0, p1, s0, s1 = block
+    src = reshaped(plan.x3[p0:p1, :, s0:s1].transpose(0, 2, 1), (xs.shape[1], xs.shape[0]))
+    ok = src is not None and src.dtype == xs.dtype and src.flags.c_contiguous
+    return src if ok else np.ascontiguousarray(xs.T)
+
+
 def _setup(x: npt.ArrayLike, target: npt.ArrayLike, kw: dict) -> tuple:
     """Shared start of the loss functions: options, input, compute dtype and targets."""
     _check_options(kw["reduction"], kw["label_smoothing"], kw["input_kind"])
@@ -190,10 +204,15 @@ def evaluate_blocked(
     threads: int | None = None,
     progress: Progress | None = None,
     block_rows: int | None = None,
+    observe: Observe | None = None,
 ) -> LossResult:
     """:func:`xent_cli.core.evaluate`, block by block (same arguments and result).
 
     ``block_rows`` overrides the number of samples per block (tests use tiny blocks).
+    ``observe(start, logp, targets, loss)`` (:mod:`xent_cli.insight_blocked`) sees each block
+    of samples ``start:start + n`` in this pass, on its thread, in no particular order: their
+    ``(n, C)`` log-probabilities (compute precision; a buffer: keep no reference), their
+    ``Targets`` (``(n, C)`` rows) and their per-sample losses (float64).
     """
     kw = dict(locals())
     arr, ct, t, prob3 = _setup(input, target, kw)
@@ -209,13 +228,18 @@ def evaluate_blocked(
         xs = chunk(plan, w, block, ct)
         dest = loss[m0:m1]
         if fast:
+            if observe is not None:  # before index_losses overwrites the chunk's buffer
+                logp = _row_log_probs(_sample_rows(plan, block, xs), input_kind)
             y, ignored = _safe_index(t, m0, m1)
             kern.index_losses(xs, w, plan.col, y, ignored, t.weight, eps, dest)
             if t.sample_weight is not None:
                 dest *= t.sample_weight[m0:m1]
         else:
             tb = _block_targets(t, prob3, plan, block)
-            dest[:] = _losses(_row_log_probs(xs, input_kind), tb, eps)
+            logp = _row_log_probs(xs, input_kind)
+            dest[:] = _losses(logp, tb, eps)
+        if observe is not None and m1 > m0:
+            observe(m0, logp, tb if not fast else _block_targets(t, prob3, plan, block), dest)
 
     run(plan, work, threads, progress)
     reduced, count, weight_sum = _reduce(loss, t, reduction)

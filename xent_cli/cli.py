@@ -234,23 +234,18 @@ def _export(kw: dict[str, Any], produce: Callable[[str], Any], title: str) -> No
     export(produce("table")[0], kw["export"], width=width, title=title)
 
 
-def _insight(kw: dict[str, Any], data: Any, core_kw: dict[str, Any], res: Any) -> Any:
-    """The insight pieces asked for (``--metrics``, ``--per-class``, ``--worst``, ``--hist``)."""
+def _insight_options(kw: dict[str, Any], data: Any) -> dict[str, Any] | None:
+    """The insight pieces asked for (``--metrics``, ``--per-class``, ``--worst``, ``--hist``),
+    as ``analyze``'s keyword arguments; ``None`` when none is."""
     if not (kw["metrics"] or kw["per_class"] or kw["worst"] or kw["hist"]):
         return None
-    from .insight import analyze
-
-    return analyze(
-        data.logits,
-        data.targets,
-        per_sample=res.per_sample,
+    return dict(
         class_names=data.class_names,
         metrics=kw["metrics"],
         topk=kw["topk"],
         per_class=kw["per_class"],
         worst=kw["worst"] or 0,
         hist=kw["hist"],
-        **core_kw,
     )
 
 
@@ -271,15 +266,28 @@ def compute(**kw: Any) -> None:
         raise BadUsageError("-o writes arrays: use it with --reduction none (or softmax, grad)")
     _check_export(kw)
     data, core_kw = _loss_call(kw)
+    asked = _insight_options(kw, data)
+    extra = None
     if _big(data.logits):  # a progress bar on stderr (a terminal only) for long runs
         from .blocks import evaluate_blocked, progress_bar
 
         with progress_bar("xent compute") as progress:
-            res = evaluate_blocked(data.logits, data.targets, progress=progress, **core_kw)
+            if asked is None:
+                res = evaluate_blocked(data.logits, data.targets, progress=progress, **core_kw)
+            else:  # the insight in the same pass over the data as the loss
+                from .insight_blocked import evaluate_with_insight
+
+                res, extra = evaluate_with_insight(
+                    data.logits, data.targets, progress=progress, **asked, **core_kw
+                )
     else:
         res = evaluate(data.logits, data.targets, **core_kw)
     _report(diagnose.result(res), strict=kw["strict"], quiet=kw["quiet"])
-    extra = _insight(kw, data, core_kw, res)
+    if asked is not None and extra is None:  # a small input, in memory: read again, cheaply
+        from .insight import analyze
+
+        per = res.per_sample
+        extra = analyze(data.logits, data.targets, per_sample=per, **asked, **core_kw)
     view = {**_view(kw), "insight": extra}
     _export(kw, lambda fmt: loss_output(res, fmt, **view), "xent compute")
     wrote = _write(kw, res.loss)

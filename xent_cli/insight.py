@@ -1,9 +1,13 @@
 """Beyond the loss: metrics, a per-class breakdown, the worst samples and a loss histogram.
 
-Everything is an accumulator fed block by block with the log-probabilities of ``(n, C)``
-rows, their targets and the flat index of the block's first sample, so that the blocked
-path (:mod:`xent_cli.blocks`) can feed it in the same pass as the loss; :func:`analyze`
-feeds it from an in-memory (or memory-mapped) array. NumPy only.
+Everything is an :class:`Accumulator` fed block by block with the log-probabilities of
+``(n, C)`` rows, their targets and the flat index of the block's first sample. A block's
+figures (a :class:`Part`, a few numbers per class present) can be measured on any thread and
+added later, in sample order, so that float sums come out the same on any number of threads:
+:func:`analyze` feeds an in-memory (or memory-mapped) array this way, and
+:func:`xent_cli.insight_blocked.evaluate_with_insight` feeds it from the blocked loss pass
+itself (one pass over a big input). NumPy only. The records it gives (:class:`Insight`,
+:class:`Metrics`) and :func:`histogram` live in :mod:`xent_cli.insight_types`.
 
 Conventions: ignored targets are left out of everything (they still count in ``index``
 numbering); probability targets count their argmax as the class; metrics are unweighted
@@ -16,77 +20,20 @@ from __future__ import annotations
 import math
 import os
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from ._in_order import InOrder
 from ._rows import iter_rows
 from .core import _as_float, _row_log_probs
+from .insight_types import ECE_BINS, HIST_BINS, Insight, Metrics, Part, _classes, _top, histogram
 from .targets import prepare_targets
 
-ECE_BINS = 15
-HIST_BINS = 20
-
-
-@dataclass(frozen=True)
-class Metrics:
-    """Classification metrics over the targets used (see the module docstring)."""
-
-    accuracy: float
-    topk: int
-    top_k_accuracy: float | None  # None when C <= k
-    perplexity: float
-    bits_per_sample: float
-    mean_entropy: float
-    ece: float
-    count: int
-
-    def to_json(self) -> dict[str, Any]:
-        """The SPEC's ``metrics`` object."""
-        top = None
-        if self.top_k_accuracy is not None:
-            top = {"k": self.topk, "value": self.top_k_accuracy}
-        return {
-            "accuracy": self.accuracy,
-            "top_k_accuracy": top,
-            "perplexity": self.perplexity,
-            "bits_per_sample": self.bits_per_sample,
-            "mean_entropy": self.mean_entropy,
-            "ece": self.ece,
-            "count": self.count,
-        }
-
-
-@dataclass(frozen=True)
-class Insight:
-    """What was asked for: each piece is None unless requested.
-
-    ``per_class``, ``worst`` and ``histogram`` are lists/dicts already in their JSON form.
-    """
-
-    metrics: Metrics | None = None
-    per_class: list[dict[str, Any]] | None = None
-    worst: list[dict[str, Any]] | None = None
-    histogram: dict[str, list[Any]] | None = None
-
-    @property
-    def empty(self) -> bool:
-        """Nothing was asked for."""
-        return not any(
-            x is not None for x in (self.metrics, self.per_class, self.worst, self.histogram)
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """The keys to add to ``compute``'s JSON object (only those asked for)."""
-        out: dict[str, Any] = {}
-        if self.metrics is not None:
-            out["metrics"] = self.metrics.to_json()
-        for key in ("per_class", "worst", "histogram"):
-            if getattr(self, key) is not None:
-                out[key] = getattr(self, key)
-        return out
+_TOTALS = ("count", "correct", "topk_hits", "nll_sum", "entropy_sum")
+_TOTALS += ("bin_count", "bin_conf", "bin_correct")  # the ECE bins
+_PER_CLASS = ("support", "class_loss", "class_correct", "class_p")
 
 
 def _div(a: float, b: float) -> float:
@@ -94,11 +41,14 @@ def _div(a: float, b: float) -> float:
 
 
 class Accumulator:
-    """Feed ``update`` block by block, in any order, then call ``result``.
+    """Feed ``update`` block by block, then call ``result``.
 
-    Not thread-safe: give each worker thread its own and ``merge`` them at the end. Memory
-    is O(C + worst), plus, with ``hist``, the losses of the targets used (8 bytes each:
-    the bins are placed once the highest loss is known).
+    ``update`` is :meth:`measure` (the figures of a block: pure, safe on any thread) and
+    :meth:`add` (not thread-safe). Float sums depend on the order blocks are added in: add
+    them in sample order (as :func:`analyze` does with :class:`~xent_cli._in_order.InOrder`)
+    for the same bits on any number of threads; counts, the worst samples and the histogram
+    do not depend on it. Memory is O(C + worst), plus, with ``hist``, the losses of the
+    targets used (8 bytes each: the bins are placed once the highest loss is known).
 
     >>> acc = Accumulator(4, batch_shape=(3,), topk=2, worst=1)
     >>> logp = np.log([[0.1, 0.2, 0.3, 0.4]] * 3)
@@ -147,8 +97,21 @@ class Accumulator:
         loss: npt.ArrayLike | None = None,
         valid: npt.ArrayLike | None = None,
     ) -> None:
-        """Add ``n`` samples: ``logp`` ``(n, C)`` log-probabilities, ``target`` ``(n,)`` class
-        indices or ``(n, C)`` probabilities, ``start`` the flat index of the first sample.
+        """Add ``n`` samples: :meth:`measure`, then :meth:`add`."""
+        self.add(self.measure(logp, target, start, loss=loss, valid=valid))
+
+    def measure(
+        self,
+        logp: npt.ArrayLike,
+        target: npt.ArrayLike,
+        start: int,
+        *,
+        loss: npt.ArrayLike | None = None,
+        valid: npt.ArrayLike | None = None,
+    ) -> Part:
+        """The figures of ``n`` samples, not yet added: ``logp`` ``(n, C)`` log-probabilities,
+        ``target`` ``(n,)`` class indices or ``(n, C)`` probabilities, ``start`` the flat
+        index of the first sample. Reads only the settings: safe on several threads at once.
 
         ``loss`` ``(n,)`` are the per-sample losses the core computed (default ``-log p[y]``);
         ``valid`` marks the targets used (default: index targets not ``ignore_index``).
@@ -188,39 +151,56 @@ class Accumulator:
             entropy = -np.sum(plogp, axis=1, dtype=np.float64)
             conf = np.exp(top_lp)
             per = nll if loss is None else np.asarray(loss, dtype=np.float64).reshape(n)
-        self._add(ok, cls, nll, hit, top, entropy, conf, np.exp(lp_true), pred, per, start)
+        return self._part(ok, cls, nll, hit, top, entropy, conf, np.exp(lp_true), pred, per, start)
 
-    def _add(self, ok, cls, nll, hit, top, entropy, conf, p_true, pred, per, start) -> None:
+    def _part(self, ok, cls, nll, hit, top, entropy, conf, p_true, pred, per, start) -> Part:
         cls, hit, conf, p_true, per = cls[ok], hit[ok], conf[ok], p_true[ok], per[ok]
-        self.count += int(ok.sum())
-        self.correct += int(hit.sum())
-        self.topk_hits += int(top[ok].sum())
-        self.nll_sum += float(np.sum(nll[ok]))
-        self.entropy_sum += float(np.sum(entropy[ok]))
         # Confidence c falls in bin (lo, hi]; 0 goes to the first bin, above 1 to the last.
         edges = np.arange(ECE_BINS + 1) / ECE_BINS  # each edge b/15 correctly rounded
         b = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, ECE_BINS - 1)
-        self.bin_count += np.bincount(b, minlength=ECE_BINS)
-        self.bin_conf += np.bincount(b, weights=np.nan_to_num(conf), minlength=ECE_BINS)
-        self.bin_correct += np.bincount(b, weights=hit, minlength=ECE_BINS)
-        c = self.n_classes
-        self.support += np.bincount(cls, minlength=c)
-        self.class_loss += np.bincount(cls, weights=per, minlength=c)
-        self.class_correct += np.bincount(cls, weights=hit, minlength=c).astype(np.int64)
-        self.class_p += np.bincount(cls, weights=p_true, minlength=c)
-        if self.hist:
-            self._losses.append(per)
+        classes, inv = _classes(cls, self.n_classes)
+        k = classes.size
+        worst = np.zeros((0, 6))
         if self.n_worst:
-            index = np.flatnonzero(ok) + int(start)
             key = np.where(np.isnan(per), np.inf, per)
-            block = np.column_stack([key, index, cls, pred[ok], p_true, per])
-            self._keep_worst(block)
+            sel = slice(None)
+            if key.size > self.n_worst:  # the candidates: keys >= the n-th highest (ties too)
+                cut = key.size - self.n_worst
+                sel = np.flatnonzero(key >= np.partition(key, cut)[cut])
+            index = np.flatnonzero(ok)[sel] + int(start)
+            rows = [key[sel], index, cls[sel], pred[ok][sel], p_true[sel], per[sel]]
+            worst = _top(np.column_stack(rows), self.n_worst)
+        return Part(
+            count=int(ok.sum()),
+            correct=int(hit.sum()),
+            topk_hits=int(top[ok].sum()),
+            nll_sum=float(np.sum(nll[ok])),
+            entropy_sum=float(np.sum(entropy[ok])),
+            bin_count=np.bincount(b, minlength=ECE_BINS),
+            bin_conf=np.bincount(b, weights=np.nan_to_num(conf), minlength=ECE_BINS),
+            bin_correct=np.bincount(b, weights=hit, minlength=ECE_BINS),
+            classes=classes,
+            support=np.bincount(inv, minlength=k),
+            class_loss=np.bincount(inv, weights=per, minlength=k),
+            class_correct=np.bincount(inv, weights=hit, minlength=k).astype(np.int64),
+            class_p=np.bincount(inv, weights=p_true, minlength=k),
+            worst=worst,
+            losses=per if self.hist else None,
+        )
+
+    def add(self, part: Part) -> None:
+        """Add a block's figures (from :meth:`measure` of an accumulator with these settings)."""
+        for name in _TOTALS:
+            setattr(self, name, getattr(self, name) + getattr(part, name))
+        for name in _PER_CLASS:  # the classes are distinct: a fancy-indexed += adds each once
+            getattr(self, name)[part.classes] += getattr(part, name)
+        if self.hist and part.losses is not None:
+            self._losses.append(part.losses)
+        if self.n_worst:
+            self._keep_worst(part.worst)
 
     def _keep_worst(self, block: np.ndarray) -> None:
-        both = np.concatenate([self._worst, block])
-        # Highest loss first (NaN first of all), ties by position.
-        order = np.lexsort((both[:, 1], -both[:, 0]))
-        self._worst = both[order[: self.n_worst]]
+        self._worst = _top(np.concatenate([self._worst, block]), self.n_worst)
 
     def fresh(self) -> Accumulator:
         """An empty accumulator with the same settings (one per worker thread)."""
@@ -236,20 +216,7 @@ class Accumulator:
 
     def merge(self, other: Accumulator) -> None:
         """Add the samples another accumulator (same settings) has seen."""
-        for name in (
-            "count",
-            "correct",
-            "topk_hits",
-            "nll_sum",
-            "entropy_sum",
-            "bin_count",
-            "bin_conf",
-            "bin_correct",
-            "support",
-            "class_loss",
-            "class_correct",
-            "class_p",
-        ):
+        for name in _TOTALS + _PER_CLASS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self._losses.extend(other._losses)
         if self.n_worst:
@@ -324,24 +291,6 @@ class Accumulator:
         )
 
 
-def histogram(losses: npt.ArrayLike, bins: int = HIST_BINS) -> dict[str, list[Any]]:
-    """``bins`` equal-width bins from ``min(0, lowest)`` to the highest finite loss
-    (``numpy.histogram``'s bins: ``[lo, hi)``, the last one closed); non-finite losses are
-    left out.
-
-    >>> histogram([0.1, 0.2, 1.0], bins=2)
-    {'edges': [0.0, 0.5, 1.0], 'counts': [2, 1]}
-    """
-    v = np.asarray(losses, dtype=np.float64).reshape(-1)
-    v = v[np.isfinite(v)]
-    lo = min(0.0, float(v.min())) if v.size else 0.0
-    hi = float(v.max()) if v.size else 1.0
-    if hi <= lo:
-        hi = lo + 1.0
-    counts, edges = np.histogram(v, bins=bins, range=(lo, hi))
-    return {"edges": edges.tolist(), "counts": counts.tolist()}
-
-
 def available_cores() -> int:
     """The cores this process may run on."""
     try:
@@ -397,37 +346,46 @@ def analyze(
     )
     flat_loss = None if per_sample is None else np.asarray(per_sample).reshape(-1)
     n_threads = max(1, min(int(threads or available_cores()), 8))
+    order: InOrder[Part] = InOrder(acc.add)  # blocks added in sample order: the same bits
+    errors: list[BaseException] = []
 
-    def work(mine: Accumulator, k: int) -> None:
-        # Worker k takes blocks k, k + T, k + 2T, ... (NumPy releases the GIL in the heavy
-        # passes); a fixed assignment and a fixed merge order keep the float sums the same
-        # from run to run.
-        for i, (start, rows) in enumerate(iter_rows(x, class_axis=class_axis)):
-            if i % n_threads != k:
-                continue
-            logp = _row_log_probs(_as_float(rows, dtype), input_kind)
-            stop = start + logp.shape[0]
-            tgt = t.prob[start:stop] if t.prob is not None else t.index[start:stop]
-            loss = None if flat_loss is None else flat_loss[start:stop]
-            mine.update(logp, tgt, start, loss=loss, valid=t.valid[start:stop])
+    def work(k: int) -> None:
+        # Worker k measures blocks k, k + T, k + 2T, ... (NumPy releases the GIL in the
+        # heavy passes); the parts are added in sample order whoever measured them.
+        try:
+            for i, (start, rows) in enumerate(iter_rows(x, class_axis=class_axis)):
+                if i % n_threads != k or errors:
+                    continue
+                logp = _row_log_probs(_as_float(rows, dtype), input_kind)
+                stop = start + logp.shape[0]
+                tgt = t.prob[start:stop] if t.prob is not None else t.index[start:stop]
+                loss = None if flat_loss is None else flat_loss[start:stop]
+                part = acc.measure(logp, tgt, start, loss=loss, valid=t.valid[start:stop])
+                order.put(start, stop, part)
+        except BaseException as err:  # raised in the calling thread
+            errors.append(err)
 
-    n_threads = max(1, min(int(threads or available_cores()), 8))
-    extra = [acc.fresh() for _ in range(n_threads - 1)]
-    pool = [threading.Thread(target=work, args=(a, k + 1)) for k, a in enumerate(extra)]
+    pool = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(1, n_threads)]
     for th in pool:
         th.start()
-    work(acc, 0)
+    work(0)
     for th in pool:
         th.join()
-    for other in extra:
-        acc.merge(other)
+    if errors:
+        raise errors[0]
+    if order.stop != t.n_rows:  # pragma: no cover - a part went missing: never silently
+        raise RuntimeError(f"insight covered {order.stop} of {t.n_rows} samples")
     return acc.result(metrics=metrics, per_class=per_class, worst=bool(worst), hist=hist)
 
 
 __all__ = [
+    "ECE_BINS",
+    "HIST_BINS",
     "Accumulator",
     "Insight",
     "Metrics",
+    "Part",
     "analyze",
+    "available_cores",
     "histogram",
 ]

@@ -6,6 +6,13 @@ The checks need evidence, not a coincidence: labels count as 1-based, or the cla
 wrong, only when the scores fit the corrected targets far better (a mean ``-log p`` lower by
 more than ``ln 2``, over at least ``MIN_TARGETS`` targets), so that a correct input, even an
 untrained model's, does not trigger them. NumPy only; nothing here prints or raises.
+
+What they read: the checks run before the loss (so that ``--strict`` stops before any
+work), and read the scores of a big input only as far as they need to. The double-softmax
+check stops at the first block that is not probabilities (the first one, for real logits);
+the fit-based checks read the scores only once the targets show the mistake's sign (no
+label is 0: one pass fits both labellings; the targets' shape fits another axis: a pass for
+each axis); the loss a fix would give takes a pass of its own, only when a warning is given.
 """
 
 from __future__ import annotations
@@ -71,20 +78,25 @@ def looks_like_probabilities(
     return True
 
 
-def _fit(x: np.ndarray, t: Targets, kw: dict[str, Any], axis: int, shift: int = 0) -> tuple:
-    """Mean ``-log p[y - shift]`` and accuracy over the targets used, classes on ``axis``."""
-    nll = hits = 0.0
+def _fit(
+    x: np.ndarray, t: Targets, kw: dict[str, Any], axis: int, shifts: tuple[int, ...] = (0,)
+) -> list[tuple[float, float]]:
+    """Mean ``-log p[y - shift]`` and accuracy over the targets used, classes on ``axis``,
+    for each shift: one pass over ``x`` for all of them."""
+    nll, hits = [0.0] * len(shifts), [0.0] * len(shifts)
     for start, logp in iter_log_probs(
         x, class_axis=axis, input_kind=kw.get("input_kind", "logits"), dtype=kw.get("dtype")
     ):
         stop = start + logp.shape[0]
         ok = t.valid[start:stop]
-        y = t.index[start:stop][ok] - shift
         lp = logp[ok].astype(np.float64)
-        nll -= float(np.sum(lp[np.arange(y.size), y]))
-        hits += float(np.sum(np.argmax(lp, axis=1) == y))
+        pred = np.argmax(lp, axis=1)
+        for k, shift in enumerate(shifts):
+            y = t.index[start:stop][ok] - shift
+            nll[k] -= float(np.sum(lp[np.arange(y.size), y]))
+            hits[k] += float(np.sum(pred == y))
     n = int(np.count_nonzero(t.valid))
-    return nll / n, hits / n
+    return [(a / n, b / n) for a, b in zip(nll, hits, strict=True)]
 
 
 def _targets(x: np.ndarray, target: npt.ArrayLike, kw: dict[str, Any], axis: int) -> Targets:
@@ -107,8 +119,7 @@ def one_based(x: np.ndarray, target: np.ndarray, kw: dict[str, Any]) -> list[str
     used = t.index[t.valid]
     if used.size < MIN_TARGETS or 0 <= ignore < t.n_classes or used.min() < 1:
         return []
-    nll, acc = _fit(x, t, kw, axis)
-    nll1, acc1 = _fit(x, t, kw, axis, shift=1)
+    (nll, acc), (nll1, acc1) = _fit(x, t, kw, axis, shifts=(0, 1))
     if not nll1 + MARGIN < nll:
         return []
     shifted = np.where(t.valid, t.index - 1, t.index).reshape(np.shape(target))
@@ -136,8 +147,8 @@ def wrong_class_axis(x: np.ndarray, target: np.ndarray, kw: dict[str, Any]) -> l
         if other == axis or shape[:other] + shape[other + 1 :] != tshape:
             continue
         if nll is None:
-            nll, _ = _fit(x, t, kw, axis)
-        alt, _ = _fit(x, _targets(x, target, kw, other), kw, other)
+            nll = _fit(x, t, kw, axis)[0][0]
+        alt = _fit(x, _targets(x, target, kw, other), kw, other)[0][0]
         if alt + MARGIN < nll:
             return [
                 f"the class axis looks wrong: the targets' shape {tshape} fits classes on axis "
