@@ -1,13 +1,13 @@
 """The ``xent`` command line: the only module that knows Click, argv, the TTY and exit codes.
 
-Each command reads (``inputs``), computes (``core``/``steps``), and renders (``render``/``output``).
+Each command reads (``inputs``), computes (``core``/``steps``), and renders (``render``/``output``);
+:mod:`xent_cli._emit` routes the results to stdout, ``-o`` files, ``--export`` and stderr.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import sys
 from collections.abc import Callable
 from enum import IntEnum
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 import click
 import numpy as np
 
+from . import _emit as emit
 from . import diagnose
 from ._errors import InputError
 from .inputs import BadUsageError
@@ -108,47 +109,6 @@ def cli() -> None:
     """
 
 
-def _report(messages: list[str], *, strict: bool, quiet: bool) -> None:
-    """Print warnings on stderr, or fail with the first one under --strict."""
-    for msg in messages:
-        if strict:
-            raise click.ClickException(f"{msg} (--strict)")
-        if not quiet:
-            click.echo(f"Warning: {msg}", err=True)
-
-
-def _show(kw: dict[str, Any], produce: Callable[[str], Any]) -> None:
-    """Resolve the format, build the output with ``produce(fmt)`` and print it (stdout)."""
-    from .output import resolve_format
-
-    fmt = resolve_format(kw["fmt"], kw["as_json"], sys.stdout.isatty())
-    shown, had_non_finite = produce(fmt)
-    if had_non_finite:
-        _report(
-            ["JSON has no NaN or Infinity: non-finite numbers are written as null"],
-            strict=kw["strict"],
-            quiet=kw["quiet"],
-        )
-    if isinstance(shown, str):
-        click.echo(shown)
-        return
-    from rich.console import Console
-
-    terminal = sys.stdout.isatty()
-    width = None if terminal else int(os.environ.get("COLUMNS", "100"))
-    Console(file=sys.stdout, width=width, highlight=False).print(shown)
-
-
-def _write(kw: dict[str, Any], array: Any) -> bool:
-    """Write ``array`` to ``-o FILE`` when given (nothing then goes to stdout)."""
-    if not kw.get("output"):
-        return False
-    from .writers import write_array
-
-    write_array(kw["output"], array)
-    return True
-
-
 def _loss_call(kw: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     """Read the inputs of a loss command and build the core's keyword arguments."""
     from .inputs import gather
@@ -200,38 +160,8 @@ def _loss_call(kw: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         from .mistakes import find_mistakes
 
         messages += find_mistakes(data.logits, data.targets, **core_kw)
-    _report(messages, strict=kw["strict"], quiet=kw["quiet"])
+    emit.report(messages, strict=kw["strict"], quiet=kw["quiet"])
     return data, core_kw
-
-
-def _view(kw: dict[str, Any]) -> dict[str, Any]:
-    return {"digits": kw["digits"], "truncate": kw["truncate"]}
-
-
-def _check_export(kw: dict[str, Any]) -> None:
-    """A bad ``--export`` name is a usage error, found before any work is done."""
-    path = kw.get("export")
-    if not path:
-        return
-    from .output import check_output_path
-    from .render_insight import export_kind
-
-    try:
-        export_kind(path)
-    except ValueError as err:
-        raise BadUsageError(str(err)) from None
-    check_output_path(path, [kw.get(k) for k in ("logits", "targets", "weight", "sample_weight")])
-
-
-def _export(kw: dict[str, Any], produce: Callable[[str], Any], title: str) -> None:
-    """``--export FILE``: the table view, saved as SVG or HTML (stdout is unaffected)."""
-    if not kw.get("export"):
-        return
-    from .render_insight import export
-
-    columns = os.environ.get("COLUMNS", "")
-    width = int(columns) if columns.isdigit() and int(columns) > 0 else 100
-    export(produce("table")[0], kw["export"], width=width, title=title)
 
 
 def _insight_options(kw: dict[str, Any], data: Any) -> dict[str, Any] | None:
@@ -264,7 +194,7 @@ def compute(**kw: Any) -> None:
 
     if kw["output"] and kw["reduction"] != "none":
         raise BadUsageError("-o writes arrays: use it with --reduction none (or softmax, grad)")
-    _check_export(kw)
+    emit.check_export(kw)
     data, core_kw = _loss_call(kw)
     asked = _insight_options(kw, data)
     extra = None
@@ -282,17 +212,17 @@ def compute(**kw: Any) -> None:
                 )
     else:
         res = evaluate(data.logits, data.targets, **core_kw)
-    _report(diagnose.result(res), strict=kw["strict"], quiet=kw["quiet"])
+    emit.report(diagnose.result(res), strict=kw["strict"], quiet=kw["quiet"])
     if asked is not None and extra is None:  # a small input, in memory: read again, cheaply
         from .insight import analyze
 
         per = res.per_sample
         extra = analyze(data.logits, data.targets, per_sample=per, **asked, **core_kw)
-    view = {**_view(kw), "insight": extra}
-    _export(kw, lambda fmt: loss_output(res, fmt, **view), "xent compute")
-    wrote = _write(kw, res.loss)
+    view = {**emit.view(kw), "insight": extra}
+    emit.export(kw, lambda fmt: loss_output(res, fmt, **view), "xent compute")
+    wrote = emit.write(kw, res.loss)
     if not wrote or extra is not None:
-        _show(kw, lambda fmt: loss_output(res, fmt, with_loss=not wrote, **view))
+        emit.show(kw, lambda fmt: loss_output(res, fmt, with_loss=not wrote, **view))
 
 
 @cli.command()
@@ -311,19 +241,19 @@ def explain(**kw: Any) -> None:
 
     if kw["fmt"] == "csv":
         raise BadUsageError("explain prints steps: use --format table, plain or json")
-    _check_export(kw)
+    emit.check_export(kw)
     data, core_kw = _loss_call(kw)
     steps = explain_steps(
         data.logits, data.targets, rows=kw["rows"], grad=kw["with_grad"], **core_kw
     )
-    _report(diagnose.result(steps.result), strict=kw["strict"], quiet=kw["quiet"])
+    emit.report(diagnose.result(steps.result), strict=kw["strict"], quiet=kw["quiet"])
     names = data.class_names
 
     def produce(fmt: str) -> Any:
-        return explain_output(steps, fmt, class_names=names, **_view(kw))
+        return explain_output(steps, fmt, class_names=names, **emit.view(kw))
 
-    _export(kw, produce, "xent explain")
-    _show(kw, produce)
+    emit.export(kw, produce, "xent explain")
+    emit.show(kw, produce)
 
 
 @cli.command()
@@ -348,7 +278,7 @@ def grad(**kw: Any) -> None:
         return grad_blocked(x, t, out=out, progress=progress, **core_kw)
 
     axis = normalize_class_axis(x.ndim, kw["class_axis"])
-    _emit_array(kw, x.shape, np.float64, fill, "grad", axis, data.class_names)
+    emit.emit_array(kw, x.shape, np.float64, fill, "grad", axis, data.class_names)
 
 
 @cli.command()
@@ -368,7 +298,7 @@ def softmax(**kw: Any) -> None:
         check_array_output(kw["output"], [kw["logits"]])
     loaded = read_logits(kw["logits"], input_format=kw["input_format"])
     axis = class_axis_of(loaded.array.ndim, kw["class_axis"])
-    _report(diagnose.non_finite_input(loaded.array), strict=kw["strict"], quiet=kw["quiet"])
+    emit.report(diagnose.non_finite_input(loaded.array), strict=kw["strict"], quiet=kw["quiet"])
     x, log = loaded.array, kw["log"]
 
     def fill(out: Any, progress: Any) -> Any:
@@ -389,78 +319,7 @@ def softmax(**kw: Any) -> None:
 
     name = "log_softmax" if log else "softmax"
     dtype = compute_dtype(x.dtype, kw["dtype"])
-    _emit_array(kw, x.shape, dtype, fill, name, axis, loaded.class_names)
-
-
-def _emit_array(
-    kw: dict[str, Any],
-    shape: tuple[int, ...],
-    dtype: Any,
-    fill: Callable[[Any, Any], Any],
-    name: str,
-    axis: int,
-    class_names: Any,
-) -> None:
-    """Compute an array result with ``fill(out, progress)`` and write or print it.
-
-    Small results are held in memory. A big one (over the blocked-path size) is computed
-    block by block into a memory map: straight into ``-o FILE.npy``, or into a temporary
-    file that is then written or printed a chunk of rows at a time, so memory stays bounded.
-    """
-    from .blocks import progress_bar
-    from .core import _BLOCKED_BYTES
-
-    view = _view(kw)
-    if int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize <= _BLOCKED_BYTES:
-        arr = fill(None, None)
-        if not _write(kw, arr):
-            from .output import array_output
-
-            _show(
-                kw,
-                lambda fmt: array_output(
-                    arr, name, fmt, axis=axis, class_names=class_names, **view
-                ),
-            )
-        return
-    import tempfile
-
-    from .writers import npy_output
-
-    with progress_bar(f"xent {name}") as progress:
-        path = kw.get("output")
-        if path and path.lower().endswith(".npy"):
-            with npy_output(path, shape, dtype) as mm:
-                fill(mm, progress)
-            return
-        with tempfile.TemporaryDirectory(prefix="xent-") as folder:
-            mm = np.lib.format.open_memmap(
-                os.path.join(folder, "result.npy"), mode="w+", dtype=dtype, shape=shape
-            )
-            fill(mm, progress)
-            if not _write(kw, mm):
-                _stream(kw, mm, name, axis, class_names)
-            del mm
-
-
-def _stream(kw: dict[str, Any], arr: Any, name: str, axis: int, class_names: Any) -> None:
-    """Print a big array a chunk at a time (see :func:`xent_cli.output.stream_array`)."""
-    from .output import resolve_format, stream_array
-
-    fmt = resolve_format(kw["fmt"], kw["as_json"], sys.stdout.isatty())
-    had_non_finite = False
-    for piece, bad in stream_array(arr, name, fmt, axis=axis, class_names=class_names, **_view(kw)):
-        had_non_finite |= bad
-        if isinstance(piece, str):
-            click.echo(piece, nl=False)
-        else:
-            _show(kw, lambda _fmt, piece=piece: (piece, False))
-    if had_non_finite:
-        _report(
-            ["JSON has no NaN or Infinity: non-finite numbers are written as null"],
-            strict=kw["strict"],
-            quiet=kw["quiet"],
-        )
+    emit.emit_array(kw, x.shape, dtype, fill, name, axis, loaded.class_names)
 
 
 def main() -> None:
