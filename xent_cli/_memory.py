@@ -1,7 +1,8 @@
 """How much memory an in-memory input would take, checked before it is taken.
 
-Private helper of the readers. Text, JSON, ``.npz`` members and anything read from a pipe are
-held in memory (only a ``.npy`` file on disk is memory-mapped); an input bigger than the memory
+Private helper of the readers. Text, JSON, ``.npz`` members and anything but a ``.npy`` read
+from a pipe are held in memory (a ``.npy`` file is memory-mapped, and a big ``.npy`` from a pipe
+is copied to a temporary file that is); an input bigger than the memory
 left would get the process killed by the kernel, with no message. So the readers estimate what
 a parse needs and compare it with :func:`available_memory` first, and say so when it does not
 fit. The estimates are deliberately on the high side (they were measured with ``tracemalloc``
@@ -170,6 +171,7 @@ def read_bounded(
     source: str,
     size_hint: int | None = None,
     first: Callable[[bytes], None] | None = None,
+    head: bytes = b"",
 ) -> bytes:
     """Read a whole stream (a pipe, a device, a file) without outgrowing the memory left.
 
@@ -177,19 +179,21 @@ def read_bounded(
     unknown size is read in chunks and refused as soon as holding it (twice, while the chunks
     are joined) would not fit. ``first`` sees the first chunk of such a stream and may refuse
     it at once (``/dev/urandom`` is not read to the end of the memory to learn it is not text).
+    ``head`` is what the caller has already read of the stream: it comes first in the result
+    and counts towards the memory held (``first`` then sees the next chunk only).
     """
     if size_hint is not None:
-        check_memory(2 * size_hint, source, "reading this input")
-        return stream.read()
-    chunks: list[bytes] = []
-    total = 0
+        check_memory(2 * (size_hint + len(head)), source, "reading this input")
+        return head + stream.read()
+    chunks: list[bytes] = [head] if head else []
+    total = len(head)
     while True:
         chunk = stream.read(CHUNK)
         if not chunk:
             break
         if isinstance(chunk, str):  # a text stream handed in by a caller
             chunk = chunk.encode("utf-8", "surrogateescape")
-        if first is not None and not chunks:
+        if first is not None and total == len(head):
             first(chunk)
         chunks.append(chunk)
         total += len(chunk)

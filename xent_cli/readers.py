@@ -26,7 +26,15 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ._binary import NPY_MAGIC, NPZ_MAGICS, load_npy_bytes, load_npy_path, load_npz
+from ._binary import (
+    NPY_MAGIC,
+    NPZ_MAGICS,
+    SPOOL_BYTES,
+    load_npy_bytes,
+    load_npy_path,
+    load_npy_stream,
+    load_npz,
+)
 from ._errors import InputError
 from ._jsonin import class_name, parse_json
 from ._memory import check_memory, json_need, read_bounded, text_need
@@ -113,14 +121,57 @@ def _text_only(source: str, input_format: str, head: bytes = b"") -> Callable[[b
     return check
 
 
-def _read_stdin(stdin: BinaryIO | None, input_format: str = "auto") -> bytes:
+def _read_head(stream: BinaryIO, size: int) -> bytes:
+    """The first ``size`` bytes of a stream, or all of it when it is shorter.
+
+    ``read1`` where the stream has it (one system call at a time, so that a Ctrl-C is seen
+    at once even when the writer is silent; a buffered ``read`` loops in C until it has all).
+    """
+    read = getattr(stream, "read1", None) or stream.read
+    chunks: list[bytes] = []
+    total = 0
+    while total < size:
+        chunk = read(size - total)
+        if not chunk:
+            break
+        if isinstance(chunk, str):  # a text stream handed in by a caller
+            chunk = chunk.encode("utf-8", "surrogateescape")
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
+def _read_stream(
+    stream: BinaryIO, source: str, role: str, input_format: str, head: bytes = b""
+) -> np.ndarray | bytes:
+    """A pipe or a device (``head``: what was read of it already): a ``.npy`` longer than
+    :data:`~xent_cli._binary.SPOOL_BYTES` is copied to a temporary file and memory-mapped (see
+    :func:`xent_cli._binary.load_npy_stream`), the array returned; anything else is read into
+    memory, if it fits, and its bytes returned. An error reading is an ``OSError``."""
+    head += _read_head(stream, SPOOL_BYTES + 1 - len(head))
+    if len(head) <= SPOOL_BYTES:
+        if head:
+            _text_only(source, input_format)(head)
+        return head
+    if input_format in ("auto", "npy") and head.startswith(NPY_MAGIC):
+        return load_npy_stream(head, stream, source, role)
+    _text_only(source, input_format)(head)
+    return read_bounded(stream, source, head=head)
+
+
+def _from_stdin(stdin: BinaryIO | None, role: str, input_format: str) -> Loaded:
+    """Standard input: a big ``.npy`` in bounded memory, anything else in memory."""
+    source = "<stdin>"
     stream = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
     if stream is None:
-        raise InputError("<stdin>: there is no standard input to read")
+        raise InputError(f"{source}: there is no standard input to read")
     try:
-        return read_bounded(stream, "<stdin>", first=_text_only("<stdin>", input_format))
+        data = _read_stream(stream, source, role, input_format)
     except OSError as err:
-        raise InputError(f"<stdin>: cannot read ({err.strerror or err})") from None
+        raise InputError(f"{source}: cannot read ({err.strerror or err})") from None
+    if isinstance(data, np.ndarray):
+        return Loaded(data, source)
+    return _from_bytes(data, source, role, input_format, "")
 
 
 def _from_path(path: str, role: str, input_format: str) -> Loaded:
@@ -136,15 +187,18 @@ def _from_path(path: str, role: str, input_format: str) -> Loaded:
                 binary = "npy"
             elif input_format == "auto" and head.startswith(NPZ_MAGICS):
                 binary = "npz"
-            if binary and regular:
-                data = b""
-            else:  # text, or anything from a pipe or a device: read into memory, if it fits
-                size = os.fstat(fp.fileno()).st_size - len(head) if regular else None
+            data: np.ndarray | bytes = b""
+            if regular and not binary:  # text: read into memory, if it fits
+                size = os.fstat(fp.fileno()).st_size - len(head)
                 check = _text_only(shown, input_format, head)
                 data = head + read_bounded(fp, shown, size, check)
+            elif not regular:  # a pipe or a device (``<(zcat x.npy.gz)``): as standard input
+                data = _read_stream(fp, shown, role, input_format, head)
     except OSError as err:
         reason = "permission denied" if isinstance(err, PermissionError) else err.strerror
         raise InputError(f"cannot read {role} {path!r}: {reason or err}") from None
+    if isinstance(data, np.ndarray):
+        return Loaded(data, shown)
     if binary == "npy" and regular:
         return Loaded(load_npy_path(path, shown, role), shown)
     if binary == "npz" and regular:
@@ -193,7 +247,7 @@ def load(
     if input_format not in FORMATS:
         raise ValueError(f"input_format must be one of {FORMATS}, not {input_format!r}")
     if spec == "-":
-        return _from_bytes(_read_stdin(stdin, input_format), "<stdin>", role, input_format, "")
+        return _from_stdin(stdin, role, input_format)
     if os.path.exists(spec):
         return _from_path(spec, role, input_format)
     return _from_literal(spec, role)

@@ -112,27 +112,97 @@ def npy_output(path: str, shape: tuple[int, ...], dtype: npt.DTypeLike) -> Itera
         del mm
 
 
+#: About how many values (numbers and nested lists) are turned into text at a time: the JSON
+#: and text writers read a big array (a memory map) a slice at a time, so memory stays
+#: bounded (a few MB) whatever its size.
+CHUNK_VALUES = 1 << 14
+
+
 def _text_writer(array: np.ndarray, separator: str) -> Callable[[BinaryIO], None]:
-    """One row per line (1-D: one value per line), each value as ``repr(float(v))``."""
+    """One row per line (1-D: one value per line), each value as ``repr(float(v))``.
+
+    Rows are converted a block at a time (about :data:`CHUNK_VALUES` values), and a row
+    longer than that a piece at a time, so memory stays bounded.
+    """
     rows = array.reshape(-1, 1) if array.ndim < 2 else array
+    count, width = rows.shape
 
     def write(fp: BinaryIO) -> None:
-        for row in rows:
-            values = np.asarray(row, dtype=np.float64).tolist()
-            fp.write((separator.join(map(repr, values)) + "\n").encode("ascii"))
+        if width == 0:  # empty lines
+            for start in range(0, count, CHUNK_VALUES):
+                fp.write(b"\n" * min(CHUNK_VALUES, count - start))
+        elif width == 1:  # one value per line: a flat list, not a list of 1-lists
+            for start in range(0, count, CHUNK_VALUES):
+                values = np.asarray(rows[start : start + CHUNK_VALUES, 0], dtype=np.float64)
+                fp.write(("\n".join(map(repr, values.tolist())) + "\n").encode("ascii"))
+        elif width <= CHUNK_VALUES:
+            step = CHUNK_VALUES // width
+            for start in range(0, count, step):
+                block = np.asarray(rows[start : start + step], dtype=np.float64).tolist()
+                lines = [separator.join(map(repr, row)) for row in block]
+                fp.write(("\n".join(lines) + "\n").encode("ascii"))
+        else:  # a very long row: a piece of it at a time
+            for row in rows:
+                for start in range(0, width, CHUNK_VALUES):
+                    piece = np.asarray(row[start : start + CHUNK_VALUES], dtype=np.float64)
+                    text = separator.join(map(repr, piece.tolist()))
+                    fp.write(((separator if start else "") + text).encode("ascii"))
+                fp.write(b"\n")
 
     return write
 
 
-def _json_bytes(array: np.ndarray) -> bytes:
-    """Nested lists with non-finite numbers written as ``null``; always valid JSON."""
-    if array.dtype.kind == "f":
-        finite = np.isfinite(array)
-        if not finite.all():
-            values = array.astype(object)
-            values[~finite] = None
-            return (json.dumps(values.tolist(), allow_nan=False) + "\n").encode("ascii")
-    return (json.dumps(array.tolist(), allow_nan=False) + "\n").encode("ascii")
+def _items(shape: tuple[int, ...]) -> int:
+    """How many values ``tolist()`` makes of an array of ``shape``: numbers and lists."""
+    total, count = 0, 1
+    for size in shape:
+        count *= size
+        total += count
+    return total
+
+
+def _json_text(part: np.ndarray) -> str:
+    """``json.dumps(part.tolist())`` with non-finite numbers written as ``null``."""
+    if part.dtype.kind != "f":
+        return json.dumps(part.tolist(), allow_nan=False)
+    text = json.dumps(part.tolist())  # NaN, Infinity, -Infinity: never part of a number
+    if "N" in text or "I" in text:
+        text = text.replace("-Infinity", "null").replace("Infinity", "null")
+        text = text.replace("NaN", "null")
+    return text
+
+
+def _json_writer(array: np.ndarray) -> Callable[[BinaryIO], None]:
+    """Nested lists, non-finite numbers as ``null`` (always valid JSON), then a newline.
+
+    The bytes are those of ``json.dumps(array.tolist())``, written a slice of about
+    :data:`CHUNK_VALUES` values at a time along the first axis (deeper, for rows bigger
+    than that), so memory stays bounded whatever the size of the array.
+    """
+
+    def walk(fp: BinaryIO, part: np.ndarray) -> None:
+        if part.ndim == 0 or _items(part.shape) <= CHUNK_VALUES:
+            fp.write(_json_text(part).encode("ascii"))
+            return
+        fp.write(b"[")
+        row = _items(part.shape[1:]) + 1
+        if row <= CHUNK_VALUES:  # several rows at a time, without their outer brackets
+            step = CHUNK_VALUES // row
+            for start in range(0, part.shape[0], step):
+                text = _json_text(part[start : start + step])[1:-1]
+                fp.write(((", " if start else "") + text).encode("ascii"))
+        else:
+            for index in range(part.shape[0]):
+                if index:
+                    fp.write(b", ")
+                walk(fp, part[index])
+        fp.write(b"]")
+
+    def write(fp: BinaryIO) -> None:
+        walk(fp, array)
+        fp.write(b"\n")
+
+    return write
 
 
 def write_array(path: str, array: npt.ArrayLike) -> None:
@@ -143,6 +213,9 @@ def write_array(path: str, array: npt.ArrayLike) -> None:
       (``repr(float(v))``, so ``nan``/``inf`` read back); a 1-D array is one value per line,
       a 0-d array one value; more than 2 dimensions is an error (use ``.npy`` or ``.json``);
     - ``.json``: nested lists, non-finite values as ``null``.
+
+    Text formats are converted and written a slice of about :data:`CHUNK_VALUES` values at a
+    time, so an array too big to hold (a memory map) is never held whole, nor its text.
 
     Raises :class:`InputError` for an unknown extension, an array that does not fit the
     format, or a file that cannot be written; the target is then left untouched.
@@ -157,8 +230,7 @@ def write_array(path: str, array: npt.ArrayLike) -> None:
     if extension == ".npy":
         _atomic_write(path, lambda fp: np.save(fp, data, allow_pickle=False))
     elif extension == ".json":
-        payload = _json_bytes(data)
-        _atomic_write(path, lambda fp: fp.write(payload))
+        _atomic_write(path, _json_writer(data))
     else:
         if data.ndim > 2:
             raise InputError(
