@@ -7,11 +7,13 @@ write leaves the old file and no temporary file), refuses to overwrite an input,
 pickle never runs, and text too big for the memory left is refused before it is parsed.
 No assertion depends on timing: where a signal must land mid-run, the test waits for the
 moment (a temporary file appearing, a pipe being drained) and retries with a bigger input if
-the run was over first.
+the run was over first, or makes the moment happen for sure (a start-up hook that stalls an
+import until the signal comes, or raises the signal as the temporary file is created).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -45,6 +47,27 @@ def start(*args: str, cwd: Path, **kwargs: object) -> subprocess.Popen:
     return subprocess.Popen(
         [*XENT, *args], cwd=cwd, stderr=subprocess.PIPE, preexec_fn=_default_signals, **kwargs
     )
+
+
+def with_hook(hook_dir: Path, code: str, env: dict[str, str] | None = None) -> dict[str, str]:
+    """An environment in which the child runs ``code`` at start-up (a ``sitecustomize``), before
+    xent's own code: a way to make a moment that a test must hit happen for sure."""
+    hook_dir.mkdir(exist_ok=True)
+    (hook_dir / "sitecustomize.py").write_text(code)
+    env = dict(os.environ if env is None else env)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(hook_dir), env.get("PYTHONPATH")]))
+    return env
+
+
+def small_pipe() -> tuple[int, int]:
+    """A pipe that holds as little as the system allows (Linux: one page, not the usual 64 kB,
+    or 1 MB with 64 kB pages), so that the output of a test is sure to be more than it holds."""
+    import fcntl
+
+    read_end, write_end = os.pipe()
+    with contextlib.suppress(AttributeError, OSError):  # F_SETPIPE_SZ: Linux only
+        fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)  # rounded up to a page
+    return read_end, write_end
 
 
 def leftovers(directory: Path) -> list[str]:
@@ -162,6 +185,101 @@ def test_signal_during_a_big_write_leaves_the_old_file(
     assert leftovers(tmp_path) == []
 
 
+# A real signal, raised in the child the moment the temporary file exists: before the
+# writer has even seen the name of the file it created (Python runs signal handlers between
+# bytecodes, so the handler runs as soon as os.open returns).
+_SIGNAL_ON_CREATE = """\
+import os, signal
+
+_open = os.open
+
+
+def _open_then_signal(path, *args, **kwargs):
+    fd = _open(path, *args, **kwargs)
+    if str(path).endswith(".tmp"):
+        os.open = _open
+        with open("signalled", "w"):
+            pass
+        signal.raise_signal(int(os.environ["XENT_TEST_SIGNAL"]))
+    return fd
+
+
+os.open = _open_then_signal
+"""
+
+
+@pytest.mark.parametrize("signum,code,said", [(signal.SIGINT, 130, b"Interrupted.\n"),
+                                              (signal.SIGTERM, 143, b"Terminated.\n")])
+def test_signal_right_after_the_temporary_file_is_created_leaves_none(
+    signum: int, code: int, said: bytes, tmp_path: Path
+) -> None:
+    """The earliest moment a signal can catch ``-o``: what the test above hits only by luck."""
+    work = tmp_path / "work"
+    work.mkdir()
+    np.save(work / "x.npy", np.arange(12.0).reshape(3, 4))
+    (work / "out.csv").write_text("the old results\n")
+    env = with_hook(tmp_path / "hook", _SIGNAL_ON_CREATE)
+    env["XENT_TEST_SIGNAL"] = str(int(signum))
+    r = xent("softmax", "x.npy", "-o", "out.csv", cwd=work, env=env)
+    assert (work / "signalled").exists(), r.stderr  # the hook fired: the moment was hit
+    assert (r.returncode, r.stderr) == (code, said)
+    assert (work / "out.csv").read_text() == "the old results\n"
+    assert leftovers(work) == []
+
+
+# --- Ctrl-C during start-up ----------------------------------------------------------------
+
+# Stall the first import of Click or NumPy (the bulk of xent's start-up), after telling the
+# test so through a pipe: the Ctrl-C then lands inside that import, every time.
+_STALL_IMPORT = """\
+import os, sys, time
+
+
+class _Stall:
+    def find_spec(self, name, path=None, target=None):
+        if name in ("click", "numpy"):
+            sys.meta_path.remove(self)
+            os.write(int(os.environ["XENT_TEST_FD"]), name.encode()[:1])
+            time.sleep(600)  # until the signal
+        return None
+
+
+sys.meta_path.insert(0, _Stall())
+"""
+
+
+@pytest.mark.parametrize("command", ["script", "-m"])
+def test_ctrl_c_during_start_up_exits_130_without_a_traceback(
+    command: str, tmp_path: Path
+) -> None:
+    """Ctrl-C while Click and NumPy are still being imported (most of start-up, before any
+    handler of xent's exists): exit 130 and nothing on stderr, as for a Ctrl-C later on."""
+    argv = XENT if command == "script" else [sys.executable, "-m", "xent_cli"]
+    read_end, write_end = os.pipe()
+    env = with_hook(tmp_path / "hook", _STALL_IMPORT)
+    env["XENT_TEST_FD"] = str(write_end)
+    try:
+        p = subprocess.Popen(
+            [*argv, "compute", "1,2,3", "0"], cwd=tmp_path, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=env, pass_fds=(write_end,), preexec_fn=_default_signals,
+        )
+    finally:
+        os.close(write_end)
+    try:
+        stalled = os.read(read_end, 1)  # blocks until the child is inside the import (or died)
+        if stalled:
+            p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+    finally:
+        os.close(read_end)
+        if p.poll() is None:  # the signal did not end it: do not leave it sleeping
+            p.kill()
+            p.wait()
+    assert stalled in (b"c", b"n"), err  # the import was caught, as the test means
+    assert b"Traceback" not in err, err.decode()
+    assert (p.returncode, out, err) == (130, b"", b"")
+
+
 # --- closed pipes ------------------------------------------------------------------------
 
 
@@ -169,16 +287,19 @@ def test_signal_during_a_big_write_leaves_the_old_file(
 @pytest.mark.parametrize("fmt", ["plain", "csv", "json", "table"])
 def test_closed_pipe_ends_quietly_with_141(fmt: str, unbuffered: str, tmp_path: Path) -> None:
     """``xent softmax big.npy | head -1``: 141 (128 + SIGPIPE, as coreutils), no message."""
-    rows = 1200 if fmt == "table" else 5000  # > 100 kB of output: more than a pipe holds
+    rows = 1200 if fmt == "table" else 5000  # > 80 kB of output: more than the pipe holds
     np.save(tmp_path / "big.npy", np.random.default_rng(1).normal(size=(rows, 10)))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     if unbuffered:
         env["PYTHONUNBUFFERED"] = unbuffered
-    p = start("softmax", "big.npy", "--format", fmt, cwd=tmp_path, stdout=subprocess.PIPE,
-              env=env)
-    assert p.stdout is not None
-    first = p.stdout.read(64)
-    p.stdout.close()  # what head does once it has what it wants
+    read_end, write_end = small_pipe()
+    try:
+        p = start("softmax", "big.npy", "--format", fmt, cwd=tmp_path, stdout=write_end,
+                  env=env)
+    finally:
+        os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:  # closed after 64 bytes: what head does
+        first = reader.read(64)
     _, err = p.communicate(timeout=60)
     assert first.strip()
     assert p.returncode == 141

@@ -40,18 +40,25 @@ def _reason(err: OSError) -> str:
     return err.strerror or str(err)
 
 
-def _open_temp(path: str) -> tuple:
-    """Create a new, empty temporary file next to ``path``: ``(fd, temp_path)``."""
+def _create_temp(path: str, created: list[str]) -> None:
+    """Create a new, empty temporary file next to ``path``; its name goes into ``created``.
+
+    The name is recorded *before* the file exists: Python runs signal handlers between
+    bytecodes, and a Ctrl-C landing just after the creation (before a returned name could be
+    stored) must still find the file to remove.
+    """
     directory = os.path.dirname(path) or "."
     base = os.path.basename(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        temp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
+        created.append(os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp"))
         try:
-            return os.open(temp, flags, 0o666), temp
+            os.close(os.open(created[-1], flags, 0o666))
+            return
         except FileExistsError:
-            continue
+            created.pop()  # someone else's file: never remove it
         except OSError as err:
+            created.pop()
             raise InputError(f"cannot write {path!r}: {_reason(err)}") from None
     raise InputError(f"cannot write {path!r}: no free temporary file name in {directory!r}")
 
@@ -67,10 +74,11 @@ def _atomic(path: str) -> Iterator[str]:
         mode = None
     if mode is not None and not stat.S_ISREG(mode):  # a device or a pipe must not be replaced
         raise InputError(f"cannot write {path!r}: it exists and is not a regular file")
-    fd, temp = _open_temp(path)
-    os.close(fd)
+    created: list[str] = []
     done = False
     try:
+        _create_temp(path, created)
+        temp = created[0]
         yield temp
         with open(temp, "rb+") as fp:
             os.fsync(fp.fileno())  # on disk before the rename, so a crash leaves old or new
@@ -82,8 +90,9 @@ def _atomic(path: str) -> Iterator[str]:
         raise InputError(f"cannot write {path!r}: {_reason(err)}") from None
     finally:
         if not done:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
+            for name in created:
+                with contextlib.suppress(OSError):
+                    os.unlink(name)
 
 
 def _atomic_write(path: str, write: Callable[[BinaryIO], None]) -> None:
