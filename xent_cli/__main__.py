@@ -1,6 +1,6 @@
-"""``python -m xent_cli``: the same as the ``xent`` command."""
+"""``python -m xent_cli``: the same as the ``xent`` command (with the same start-up guard)."""
 
-from .cli import main
+from ._entry import main
 
 if __name__ == "__main__":
-    main()
+    main(prog_name="xent")
