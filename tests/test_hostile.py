@@ -234,7 +234,8 @@ NAN_ROW = "1,2,3;4,nan,6;7,8,inf"
 @pytest.mark.parametrize(
     "args,warning",
     [
-        (["compute", NAN_ROW, "0,1,2"], "logits hold 2 non-finite values (first at row 1, column"),
+        (["compute", NAN_ROW, "0,1,2"],
+         "logits hold 2 non-finite values (first at sample 1, class 1: nan)"),
         (["compute", "--input-kind", "probs", "0.5,0.5,0;0.2,0.3,0.5", "2,2"],
          "the loss is not finite: 1 sample loss is nan or inf (first: sample 0 = inf)"),
         (["compute", "--", "1,2,3;4,5,6", "-100,-100"], "no targets to average (all ignored"),
@@ -253,6 +254,39 @@ def test_non_finite_warns_writes_null_and_fails_under_strict(args: list[str], wa
     assert strict.exit_code == 1
     assert strict.stderr.startswith("Error: ") and "(--strict)" in strict.stderr
     assert strict.stdout == ""
+
+
+def test_warnings_name_samples_and_classes_not_the_files_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader's error counts a file's rows and columns from 1 (``row 3`` is the file's third
+    line); a warning names a sample and a class from 0, as the tables do (``sample 1`` is the
+    second data row, whatever comments or header lines come before it)."""
+    monkeypatch.chdir(tmp_path)
+    Path("x.csv").write_text("# logits\na,b,c\n1,2,3\n4,nan,6\n")
+    r = run(["compute", "--format", "table", "--reduction", "none", "x.csv", "0,1"])
+    assert r.exit_code == 0, r.output
+    assert r.stderr.splitlines() == [
+        "Warning: logits hold 1 non-finite value (first at sample 1, class 1: nan)",
+        "Warning: the loss is not finite: 1 sample loss is nan or inf (first: sample 1 = nan)",
+    ]
+    assert [line.split()[0] for line in r.stdout.splitlines()[2:]] == ["0", "1"]  # the samples
+    Path("x.csv").write_text("# logits\na,b,c\n1,2,3\n4,x,6\n")
+    r = run(["compute", "x.csv", "0,1"])
+    assert r.stderr == "Error: x.csv, row 4, column 2: 'x' is not a number\n"
+    x = np.zeros((2, 3, 4))
+    x[1, 2, 3] = np.inf
+    np.save("x.npy", x)
+    np.save("y.npy", np.zeros((2, 4), dtype=np.int64))
+    r = run(["compute", "x.npy", "y.npy"])
+    assert r.stderr.splitlines() == [  # (N, C, d1): the tables' "position (n, d1)", then the class
+        "Warning: logits hold 1 non-finite value (first at position (1, 3), class 2: inf)",
+        "Warning: the loss is not finite: 1 sample loss is nan or inf "
+        "(first: position (1, 3) = nan)",
+    ]
+    r = run(["compute", "--input-kind", "probs", "--class-axis", "0", "0.5,0.2;0.5,1.3", "0,1"])
+    assert "(first at sample 1, class 1: 1.3)" in r.stderr  # classes down the columns
+    assert "(first: sample 1 sums to 1.5)" in r.stderr
 
 
 def test_non_finite_values_are_torchs(pytestconfig: pytest.Config) -> None:

@@ -298,7 +298,8 @@ def softmax(**kw: Any) -> None:
         check_array_output(kw["output"], [kw["logits"]])
     loaded = read_logits(kw["logits"], input_format=kw["input_format"])
     axis = class_axis_of(loaded.array.ndim, kw["class_axis"])
-    emit.report(diagnose.non_finite_input(loaded.array), strict=kw["strict"], quiet=kw["quiet"])
+    found = diagnose.non_finite_input(loaded.array, class_axis=axis)
+    emit.report(found, strict=kw["strict"], quiet=kw["quiet"])
     x, log = loaded.array, kw["log"]
 
     def fill(out: Any, progress: Any) -> Any:

@@ -2,6 +2,11 @@
 
 Each check returns messages (one line each) and never raises: the CLI prints them on stderr,
 or turns them into errors under ``--strict``. NumPy only.
+
+Places are named as the tables name them, counting from 0: ``sample 1, class 2`` (the
+``sample`` column and the class columns of a table; class 2 is label 2), ``position (0, 3)``
+for a sample of a ``(N, C, d1, ...)`` input. Never "row" and "column": those are the 1-based
+rows and columns of a text file, in the readers' errors (``logits.csv, row 3, column 2``).
 """
 
 from __future__ import annotations
@@ -16,12 +21,37 @@ def _first(mask: np.ndarray) -> tuple[int, ...]:
     return tuple(int(i) for i in np.unravel_index(int(np.argmax(mask)), mask.shape))
 
 
-def _place(coords: tuple[int, ...]) -> str:
-    if len(coords) == 2:
-        return f"row {coords[0]}, column {coords[1]}"
+def _sample(coords: tuple[int, ...]) -> str:
+    """A sample by its index in the batch shape: ``sample 3``, or ``position (0, 2)`` for
+    ``(N, d1, ...)`` (the words of the tables' first column)."""
     if len(coords) == 1:
-        return f"index {coords[0]}"
+        return f"sample {coords[0]}"
     return f"position {coords}"
+
+
+def _row(flat: int, shape: tuple[int, ...], class_axis: int) -> str:
+    """Sample ``flat`` of the rows the checks see (class axis moved last, then flattened).
+
+    >>> _row(5, (2, 4, 3), 1), _row(1, (3, 2), -1), _row(0, (3,), 0)
+    ('position (1, 2)', 'sample 1', 'sample 0')
+    """
+    axis = class_axis % len(shape) if shape else 0
+    batch = shape[:axis] + shape[axis + 1 :]
+    return _sample(tuple(int(i) for i in np.unravel_index(flat, batch)) if batch else (0,))
+
+
+def _place(coords: tuple[int, ...], class_axis: int) -> str:
+    """A value by its index: ``sample 1, class 2`` (1-D input is sample 0, as in the tables).
+
+    >>> _place((1, 2), 1), _place((2,), 1), _place((0, 2, 3), 1), _place((4, 0), 0)
+    ('sample 1, class 2', 'sample 0, class 2', 'position (0, 3), class 2', 'sample 0, class 4')
+    """
+    if not coords:
+        return "position ()"
+    if len(coords) == 1:
+        return f"sample 0, class {coords[0]}"
+    axis = class_axis % len(coords)
+    return f"{_sample(coords[:axis] + coords[axis + 1 :])}, class {coords[axis]}"
 
 
 def _blocked(x: object, blocked: bool | None) -> bool:
@@ -30,14 +60,20 @@ def _blocked(x: object, blocked: bool | None) -> bool:
 
 
 def non_finite_input(
-    x: np.ndarray, what: str = "logits", *, threads: int | None = None, blocked: bool | None = None
+    x: np.ndarray,
+    what: str = "logits",
+    *,
+    class_axis: int = 1,
+    threads: int | None = None,
+    blocked: bool | None = None,
 ) -> list[str]:
-    """A warning when ``x`` holds NaN or ±inf, with the count and the first place (0-based).
+    """A warning when ``x`` holds NaN or ±inf, with the count and the first place (sample and
+    class, from 0, as the tables number them).
 
     Big (or memory-mapped) input is scanned block by block (``blocked=None``: by size).
 
-    >>> non_finite_input(np.array([[0.0, np.nan], [1.0, 2.0]]))
-    ['logits hold 1 non-finite value (first at row 0, column 1: nan)']
+    >>> non_finite_input(np.array([[0.0, 1.0], [1.0, np.nan]]))
+    ['logits hold 1 non-finite value (first at sample 1, class 1: nan)']
     """
     if np.ndim(x) and _blocked(x, blocked):
         from .blocks import non_finite_stats
@@ -47,14 +83,16 @@ def non_finite_input(
             return []
         first = tuple(int(i) for i in np.unravel_index(flat, np.shape(x)))
         s = "" if n == 1 else "s"
-        return [f"{what} hold {n} non-finite value{s} (first at {_place(first)}: {x[first]})"]
+        where = _place(first, class_axis)
+        return [f"{what} hold {n} non-finite value{s} (first at {where}: {x[first]})"]
     bad = ~np.isfinite(x)
     n = int(np.count_nonzero(bad))
     if not n:
         return []
     first = _first(bad)
     s = "" if n == 1 else "s"
-    return [f"{what} hold {n} non-finite value{s} (first at {_place(first)}: {x[first]})"]
+    where = _place(first, class_axis)
+    return [f"{what} hold {n} non-finite value{s} (first at {where}: {x[first]})"]
 
 
 def probabilities(
@@ -68,8 +106,8 @@ def probabilities(
     """Warnings for probabilities (``--input-kind probs`` input, or probability targets) that
     lie outside [0, 1] or whose rows do not sum to 1 (tolerance 1e-6); torch uses them as given.
 
-    >>> probabilities(np.array([[0.5, 0.6]]), 1, "probability targets")
-    ['probability targets of 1 sample do not sum to 1 (first: sample 0 sums to 1.1); \
+    >>> probabilities(np.array([[0.5, 0.5], [0.5, 0.6]]), 1, "probability targets")
+    ['probability targets of 1 sample do not sum to 1 (first: sample 1 sums to 1.1); \
 they are used as given']
     """
     if np.ndim(x) and _blocked(x, blocked):
@@ -81,9 +119,8 @@ they are used as given']
         outside = (rows < 0) | (rows > 1)
     if outside.any():
         r, c = _first(outside)
-        out.append(
-            f"{what} hold values outside [0, 1] (first at sample {r}, class {c}: {rows[r, c]})"
-        )
+        where = f"{_row(r, arr.shape, class_axis)}, class {c}"
+        out.append(f"{what} hold values outside [0, 1] (first at {where}: {rows[r, c]})")
     sums = rows.sum(axis=1)
     off = np.abs(sums - 1.0) > 1e-6
     if off.any():
@@ -91,7 +128,8 @@ they are used as given']
         first = int(np.argmax(off))
         out.append(
             f"{what} of {n} sample{'s' if n != 1 else ''} do not sum to 1 "
-            f"(first: sample {first} sums to {sums[first]:.6g}); they are used as given"
+            f"(first: {_row(first, arr.shape, class_axis)} sums to {sums[first]:.6g}); "
+            "they are used as given"
         )
     return out
 
@@ -103,15 +141,18 @@ def _probabilities_blocked(
 
     stats = probability_stats(x, class_axis, threads=threads)
     out = []
+    shape = np.shape(x)
     if stats.outside is not None:
         r, c, v = stats.outside
-        out.append(f"{what} hold values outside [0, 1] (first at sample {r}, class {c}: {v})")
+        where = f"{_row(r, shape, class_axis)}, class {c}"
+        out.append(f"{what} hold values outside [0, 1] (first at {where}: {v})")
     if stats.first_off is not None:
         n = stats.n_off
         first, total = stats.first_off
         out.append(
             f"{what} of {n} sample{'s' if n != 1 else ''} do not sum to 1 "
-            f"(first: sample {first} sums to {total:.6g}); they are used as given"
+            f"(first: {_row(first, shape, class_axis)} sums to {total:.6g}); "
+            "they are used as given"
         )
     return out
 
@@ -134,23 +175,28 @@ def check_inputs(
     axis = normalize_class_axis(np.ndim(x), class_axis)
     what = {"logits": "logits", "probs": "probabilities", "logprobs": "log-probabilities"}
     opts = {"threads": threads, "blocked": blocked}
-    out = non_finite_input(x, what[input_kind], **opts)
+    out = non_finite_input(x, what[input_kind], class_axis=axis, **opts)
     if input_kind == "probs":
         out += probabilities(x, axis, "input probabilities", **opts)
     if target is not None and targets_kind == "prob":
-        out += non_finite_input(target, "probability targets", **opts)
+        out += non_finite_input(target, "probability targets", class_axis=axis, **opts)
         out += probabilities(target, axis, "probability targets", **opts)
     return out
 
 
 def result(res: LossResult) -> list[str]:
-    """Warnings for a non-finite loss: where the first bad sample is, or why a mean is NaN."""
+    """Warnings for a non-finite loss: where the first bad sample is, or why a mean is NaN.
+
+    >>> from xent_cli.core import evaluate
+    >>> result(evaluate(np.array([[0.0, 1.0], [np.nan, 1.0]]), [0, 1], reduction="none"))
+    ['the loss is not finite: 1 sample loss is nan or inf (first: sample 1 = nan)']
+    """
     per = np.asarray(res.per_sample)
     bad = ~np.isfinite(per)
     if bad.any():
         n = int(np.count_nonzero(bad))
         first = _first(bad) if per.ndim else ()
-        where = f"sample {first[0]}" if len(first) == 1 else f"sample {first}"
+        where = _sample(first or (0,))  # 0-d: the one sample of a 1-D input
         value = per[first] if per.ndim else per
         return [
             f"the loss is not finite: {n} sample loss{'es are' if n != 1 else ' is'} "
