@@ -13,12 +13,9 @@ import math
 import os
 import stat
 import struct
-import tokenize
 import warnings
-import zipfile
-import zlib
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
@@ -27,12 +24,8 @@ from ._errors import InputError
 from ._jsonin import class_name
 from ._text import Parsed
 
-try:
-    from lzma import LZMAError
-except ImportError:  # pragma: no cover - a Python built without lzma
-
-    class LZMAError(Exception):  # type: ignore[no-redef]
-        """Stand-in so that the except clause below stays valid."""
+if TYPE_CHECKING:
+    import zipfile
 
 
 __all__ = [
@@ -61,17 +54,26 @@ _COPY_CHUNK = 1 << 20
 _MAX_HEADER = 10000
 _ADVICE = "set TMPDIR to a directory with room, or give the .npy file by its path"
 
-_ZIP_ERRORS = (
-    zipfile.BadZipFile,
-    zipfile.LargeZipFile,
-    zlib.error,
-    LZMAError,
-    OSError,
-    EOFError,
-    ValueError,
-    RuntimeError,  # an encrypted member
-    NotImplementedError,  # an unsupported compression method
-)
+def _zip_errors() -> tuple[type[BaseException], ...]:
+    """What a damaged ``.npz`` can raise (zipfile and its codecs load only for an ``.npz``)."""
+    import zipfile
+    import zlib
+
+    try:
+        from lzma import LZMAError
+    except ImportError:  # pragma: no cover - a Python built without lzma
+        LZMAError = zlib.error  # noqa: N806 - a stand-in already in the tuple
+    return (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        LZMAError,
+        OSError,
+        EOFError,
+        ValueError,
+        RuntimeError,  # an encrypted member
+        NotImplementedError,  # an unsupported compression method
+    )
 
 
 def _one_line(err: BaseException) -> str:
@@ -93,6 +95,8 @@ def _why(err: BaseException) -> str:
 
 def _header(fp: BinaryIO, source: str) -> tuple:
     """Read the magic and header of a .npy stream: ``(shape, fortran_order, dtype, offset)``."""
+    import tokenize  # for its error only; 3 ms of start-up that a literal does not need
+
     start = fp.read(len(NPY_MAGIC))
     if start != NPY_MAGIC:
         raise InputError(f"{source}: not a .npy file (it does not start with \\x93NUMPY)")
@@ -445,6 +449,8 @@ def load_npz(file: str | BinaryIO, source: str, role: str) -> Parsed:
     Each member's declared size is checked (against the memory available, and for a
     compression ratio no ``np.savez`` writes) before it is decompressed.
     """
+    import zipfile
+
     try:
         with zipfile.ZipFile(file) as archive:
             names_in = archive.namelist()
@@ -478,6 +484,6 @@ def load_npz(file: str | BinaryIO, source: str, role: str) -> Parsed:
                 names = tuple(class_name(v) for v in values.tolist())
     except InputError:
         raise
-    except _ZIP_ERRORS as err:
+    except _zip_errors() as err:
         raise InputError(f"{source}: damaged .npz archive ({_one_line(err)})") from None
     return Parsed(array, targets, names)

@@ -5,8 +5,6 @@ Private helper of :mod:`xent_cli.readers`.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from ._errors import InputError, plural
@@ -170,6 +168,8 @@ def from_object(obj: dict, source: str, role: str, no_booleans: bool = False) ->
     key = _targets_key(obj, source)
     main = "logits" if role == "logits" else key
     if main is None or main not in obj:
+        import json
+
         found = ", ".join(json.dumps(k) for k in obj) or "none"
         wanted = '"logits"' if role == "logits" else '"targets" or "labels"'
         raise InputError(f"{source}: no {wanted} key in the JSON object (keys found: {found})")
@@ -189,6 +189,8 @@ def parse_json(data: bytes, source: str, role: str) -> Parsed:
     >>> parse_json(b'{"logits": [[1, 2]], "targets": [1]}', "x.json", "logits")[1].tolist()
     [1.0]
     """
+    import json  # here, not at the top: a literal or a CSV needs no JSON parser
+
     from ._fastjson import fast_json  # pysimdjson, when installed and the input is large
 
     parsed = fast_json(data, source, role)

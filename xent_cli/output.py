@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .core import LossResult
 from .inputs import BadUsageError
-from .insight import Insight
-from .steps import Explanation, torch_call
+
+if TYPE_CHECKING:  # imported where used: a plain loss needs neither
+    from .insight_types import Insight
+    from .steps import Explanation
 
 FORMATS = ("auto", "table", "plain", "json", "csv")
 
@@ -184,6 +186,7 @@ def explain_output(
 ) -> Any:
     """``explain``: the steps as a Rich view (any non-JSON format), or as JSON data."""
     from . import render
+    from .steps import torch_call
 
     if fmt == "json":
         steps = {
