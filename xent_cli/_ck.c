@@ -15,6 +15,14 @@
 #include <Python.h>
 
 #define GROUP 8 /* rows copied together: 8 independent loads per class, 8 adjacent stores */
+#define AHEAD 4096 /* bytes of input asked for ahead of use: the reads hop within a group of
+                      rows, which hardware prefetchers follow poorly (2x faster from memory) */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch((const void *)(p))
+#else
+#define PREFETCH(p) ((void)0)
+#endif
 
 #define TRANSPOSE(T)                                                                    \
     static void transpose_##T(const T *restrict x, Py_ssize_t rows, Py_ssize_t n_cls,    \
@@ -23,6 +31,8 @@
         Py_ssize_t r = 0;                                                                 \
         for (; r + GROUP <= rows; r += GROUP) {                                           \
             const T *xg = x + r * n_cls;                                                  \
+            for (Py_ssize_t o = 0; o < GROUP * n_cls; o += 64 / (Py_ssize_t)sizeof(T))   \
+                PREFETCH((const char *)(xg + o) + AHEAD);                                 \
             for (Py_ssize_t c = 0; c < n_cls; c++) {                                      \
                 T *ac = a + c * rows + r;                                                 \
                 for (int k = 0; k < GROUP; k++) ac[k] = xg[k * n_cls + c];                \
