@@ -74,13 +74,23 @@ def best_of(fn: Callable[[], object], repeat: int, warmup: int = 1) -> float:
     return best
 
 
+SETTLE_S = 0.02  # pause before each timed call: see interleaved()
+
+
 def interleaved(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
-    """Best time of each function, the functions taking turns (fair on a noisy machine)."""
+    """Best time of each function, the functions taking turns (fair on a noisy machine).
+
+    Each call starts after a pause of ``SETTLE_S``: torch's OpenMP workers spin on their
+    cores for a few milliseconds after each call, and without the pause whoever runs next
+    loses a core to them (seen: xent at (1M, 10) 10.9 ms right after torch, 9.6 ms after a
+    5-50 ms pause).
+    """
     for fn in fns.values():
         fn()
     best = {name: float("inf") for name in fns}
     for _ in range(repeat):
         for name, fn in fns.items():
+            time.sleep(SETTLE_S)
             t0 = time.perf_counter()
             fn()
             best[name] = min(best[name], time.perf_counter() - t0)
