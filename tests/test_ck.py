@@ -44,6 +44,17 @@ def test_each_function_matches_numpy_bit_for_bit(dtype, rows, n_classes):
     np.testing.assert_array_equal(got, x[np.arange(rows), y])
 
 
+def test_float16_rows_are_converted_exactly_while_transposed():
+    every_half = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16)
+    for n_classes in (1, 2, 10, 63):
+        rows = every_half.size // n_classes
+        x = every_half[: rows * n_classes].reshape(rows, n_classes)  # every bit pattern
+        a = np.empty((n_classes, rows), np.float32)
+        ck.transpose(x, a)
+        want = x.T.astype(np.float32)
+        np.testing.assert_array_equal(a.view(np.uint32), want.view(np.uint32))  # NaN payloads too
+
+
 def test_bad_arguments_raise_instead_of_reading_out_of_bounds():
     x = np.zeros((4, 3), np.float32)
     a = np.empty((3, 4), np.float32)
@@ -55,6 +66,10 @@ def test_bad_arguments_raise_instead_of_reading_out_of_bounds():
         ck.transpose(x, np.empty((4, 3), np.float32))  # not the transpose's shape
     with pytest.raises(ValueError, match="transpose"):
         ck.transpose(x, np.empty((3, 4), np.float64))  # another type
+    with pytest.raises(ValueError, match="transpose"):
+        ck.transpose(x.astype(np.float16), np.empty((3, 4), np.float64))  # float16: float32 only
+    with pytest.raises(TypeError, match="float32/float64"):
+        ck.col_sums(np.zeros((3, 4), np.float16), np.empty(4))  # float16 only for transpose
     with pytest.raises((ValueError, BufferError), match="writable|read-only"):
         ck.transpose(x, _readonly((3, 4)))
     with pytest.raises(ValueError, match="col_sums"):
@@ -127,5 +142,5 @@ def test_blocked_results_identical_with_and_without_the_helper(
         np.testing.assert_array_equal(got, want)
     if len(shape) == 2 and n_classes < 64:
         assert "col_sums" in calls  # the helper really ran
-        if n_classes > 1 and dtype != np.float16:  # (R, 1) is used in place; float16 converted
+        if n_classes > 1 or dtype == np.float16:  # (R, 1) of the compute type is used in place
             assert "transpose" in calls

@@ -13,6 +13,8 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
+#include <string.h>
 
 #define GROUP 8 /* rows copied together: 8 independent loads per class, 8 adjacent stores */
 #define AHEAD 4096 /* bytes of input asked for ahead of use: the reads hop within a group of
@@ -24,22 +26,46 @@
 #define PREFETCH(p) ((void)0)
 #endif
 
-#define TRANSPOSE(T)                                                                    \
-    static void transpose_##T(const T *restrict x, Py_ssize_t rows, Py_ssize_t n_cls,    \
-                              T *restrict a)                                              \
+/* half -> float, exactly, by moving the bits (as xent_cli._kernel.f16_to_f32 does): the 15
+ * magnitude bits go 13 places up and the exponent is re-biased by a multiplication with
+ * 2^112, exact for normal and subnormal halves alike; infinities and NaNs keep their bits. */
+static inline float
+half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, mag = h & 0x7fffu, bits;
+    float f;
+    if (mag >= 0x7c00u) {
+        bits = sign | 0x7f800000u | ((mag & 0x3ffu) << 13);
+    }
+    else {
+        bits = mag << 13;
+        memcpy(&f, &bits, sizeof f);
+        f *= 0x1p112f;
+        memcpy(&bits, &f, sizeof f);
+        bits |= sign;
+    }
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+#define SAME(v) (v)
+
+#define TRANSPOSE(NAME, S, D, CONV)                                                      \
+    static void NAME(const S *restrict x, Py_ssize_t rows, Py_ssize_t n_cls, D *restrict a)\
     {                                                                                     \
         Py_ssize_t r = 0;                                                                 \
         for (; r + GROUP <= rows; r += GROUP) {                                           \
-            const T *xg = x + r * n_cls;                                                  \
-            for (Py_ssize_t o = 0; o < GROUP * n_cls; o += 64 / (Py_ssize_t)sizeof(T))   \
+            const S *xg = x + r * n_cls;                                                  \
+            for (Py_ssize_t o = 0; o < GROUP * n_cls; o += 64 / (Py_ssize_t)sizeof(S))   \
                 PREFETCH((const char *)(xg + o) + AHEAD);                                 \
             for (Py_ssize_t c = 0; c < n_cls; c++) {                                      \
-                T *ac = a + c * rows + r;                                                 \
-                for (int k = 0; k < GROUP; k++) ac[k] = xg[k * n_cls + c];                \
+                D *ac = a + c * rows + r;                                                 \
+                for (int k = 0; k < GROUP; k++) ac[k] = CONV(xg[k * n_cls + c]);          \
             }                                                                             \
         }                                                                                 \
         for (; r < rows; r++)                                                             \
-            for (Py_ssize_t c = 0; c < n_cls; c++) a[c * rows + r] = x[r * n_cls + c];   \
+            for (Py_ssize_t c = 0; c < n_cls; c++)                                        \
+                a[c * rows + r] = CONV(x[r * n_cls + c]);                                 \
     }
 
 /* out[r] = a[0, r] + a[1, r] + ... in float64, class after class, as NumPy's
@@ -68,8 +94,9 @@
         return -1;                                                                        \
     }
 
-TRANSPOSE(float)
-TRANSPOSE(double)
+TRANSPOSE(transpose_float, float, float, SAME)
+TRANSPOSE(transpose_double, double, double, SAME)
+TRANSPOSE(transpose_half, uint16_t, float, half_to_float)
 COL_SUMS(float)
 COL_SUMS(double)
 TAKE_COLS(float)
@@ -77,13 +104,14 @@ TAKE_COLS(double)
 
 /* A C-contiguous 2-D buffer of float32 or float64 (writable if asked); 0 on success. */
 static int
-get_matrix(PyObject *obj, Py_buffer *view, int writable, const char *name)
+get_matrix_of(PyObject *obj, Py_buffer *view, int writable, const char *name, int half)
 {
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(obj, view, flags) < 0) return -1;
     const char *f = view->format ? view->format : "B";
     if (f[0] == '<' || f[0] == '=' || f[0] == '@') f++;
-    if (view->ndim < 1 || view->ndim > 2 || (strcmp(f, "f") != 0 && strcmp(f, "d") != 0)) {
+    int ok = strcmp(f, "f") == 0 || strcmp(f, "d") == 0 || (half && strcmp(f, "e") == 0);
+    if (view->ndim < 1 || view->ndim > 2 || !ok) {
         PyErr_Format(PyExc_TypeError, "%s: expected a 1-D or 2-D float32/float64 array", name);
         PyBuffer_Release(view);
         return -1;
@@ -91,11 +119,18 @@ get_matrix(PyObject *obj, Py_buffer *view, int writable, const char *name)
     return 0;
 }
 
+static int
+get_matrix(PyObject *obj, Py_buffer *view, int writable, const char *name)
+{
+    return get_matrix_of(obj, view, writable, name, 0);
+}
+
 static Py_ssize_t dim(const Py_buffer *v, int i) { return v->ndim == 2 ? v->shape[i] : (i ? v->shape[0] : 1); }
 
 PyDoc_STRVAR(transpose_doc,
              "transpose(src, dst)\n--\n\n"
-             "Copy C-contiguous src (R, C) into C-contiguous dst (C, R), same float type.");
+             "Copy C-contiguous src (R, C) into C-contiguous dst (C, R): same float type, or\n"
+             "float16 into float32 (converted exactly, bit-identical to NumPy's astype).");
 
 static PyObject *
 ck_transpose(PyObject *self, PyObject *args)
@@ -103,20 +138,24 @@ ck_transpose(PyObject *self, PyObject *args)
     PyObject *src_obj, *dst_obj;
     Py_buffer src, dst;
     if (!PyArg_ParseTuple(args, "OO:transpose", &src_obj, &dst_obj)) return NULL;
-    if (get_matrix(src_obj, &src, 0, "src") < 0) return NULL;
+    if (get_matrix_of(src_obj, &src, 0, "src", 1) < 0) return NULL;
     if (get_matrix(dst_obj, &dst, 1, "dst") < 0) {
         PyBuffer_Release(&src);
         return NULL;
     }
     Py_ssize_t rows = dim(&src, 0), n_cls = dim(&src, 1);
-    if (src.itemsize != dst.itemsize || dim(&dst, 0) != n_cls || dim(&dst, 1) != rows) {
-        PyErr_SetString(PyExc_ValueError, "transpose: dst must be src's transpose, same type");
+    int types_ok = src.itemsize == dst.itemsize || (src.itemsize == 2 && dst.itemsize == 4);
+    if (!types_ok || dim(&dst, 0) != n_cls || dim(&dst, 1) != rows) {
+        PyErr_SetString(PyExc_ValueError, "transpose: dst must be src's transpose, of src's "
+                                          "type (float16: float32)");
         PyBuffer_Release(&src);
         PyBuffer_Release(&dst);
         return NULL;
     }
     Py_BEGIN_ALLOW_THREADS
-    if (src.itemsize == 4)
+    if (src.itemsize == 2)
+        transpose_half((const uint16_t *)src.buf, rows, n_cls, (float *)dst.buf);
+    else if (src.itemsize == 4)
         transpose_float((const float *)src.buf, rows, n_cls, (float *)dst.buf);
     else
         transpose_double((const double *)src.buf, rows, n_cls, (double *)dst.buf);
