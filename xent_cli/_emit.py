@@ -98,12 +98,16 @@ def emit_array(
     name: str,
     axis: int,
     class_names: Any,
+    after: Callable[[], None] | None = None,
 ) -> None:
     """Compute an array result with ``fill(out, progress)`` and write or print it.
 
     Small results are held in memory. A big one (over the blocked-path size) is computed
     block by block into a memory map: straight into ``-o FILE.npy``, or into a temporary
     file that is then written or printed a chunk of rows at a time, so memory stays bounded.
+    ``after()`` runs once the result is computed (the progress bar gone) and before any of it
+    is printed or ``-o`` is written: the warnings found by the pass, or under ``--strict``
+    their error, which then leaves an existing ``-o`` file as it was.
     """
     from .blocks import progress_bar
     from .core import _BLOCKED_BYTES
@@ -111,6 +115,8 @@ def emit_array(
     opts = view(kw)
     if int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize <= _BLOCKED_BYTES:
         arr = fill(None, None)
+        if after is not None:
+            after()
         if not write(kw, arr):
             from .output import array_output
 
@@ -125,20 +131,25 @@ def emit_array(
 
     from .writers import npy_output
 
-    with progress_bar(f"xent {name}") as progress:
-        path = kw.get("output")
-        if path and path.lower().endswith(".npy"):
-            with npy_output(path, shape, dtype) as mm:
-                fill(mm, progress)
-            return
-        with tempfile.TemporaryDirectory(prefix="xent-") as folder:
-            mm = np.lib.format.open_memmap(
-                os.path.join(folder, "result.npy"), mode="w+", dtype=dtype, shape=shape
-            )
+    def compute(mm: np.ndarray) -> None:
+        with progress_bar(f"xent {name}") as progress:
             fill(mm, progress)
-            if not write(kw, mm):
-                _stream(kw, mm, name, axis, class_names)
-            del mm
+        if after is not None:  # an error here leaves the file unwritten (npy_output)
+            after()
+
+    path = kw.get("output")
+    if path and path.lower().endswith(".npy"):
+        with npy_output(path, shape, dtype) as mm:
+            compute(mm)
+        return
+    with tempfile.TemporaryDirectory(prefix="xent-") as folder:
+        mm = np.lib.format.open_memmap(
+            os.path.join(folder, "result.npy"), mode="w+", dtype=dtype, shape=shape
+        )
+        compute(mm)
+        if not write(kw, mm):
+            _stream(kw, mm, name, axis, class_names)
+        del mm
 
 
 def _stream(kw: dict[str, Any], arr: Any, name: str, axis: int, class_names: Any) -> None:

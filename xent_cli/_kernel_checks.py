@@ -6,6 +6,7 @@ threads) instead of through a full-size boolean array. NumPy and the standard li
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,8 @@ import numpy as np
 from . import _kernel as kern
 from ._kernel_run import (
     BLOCK_BYTES,
+    Block,
+    Plan,
     Progress,
     chunk,
     make_plan,
@@ -22,7 +25,7 @@ from ._kernel_run import (
     run_items,
 )
 
-__all__ = ["ProbabilityStats", "non_finite_stats", "probability_stats"]
+__all__ = ["NonFiniteScan", "ProbabilityStats", "non_finite_stats", "probability_stats"]
 
 
 def _pieces(x: np.ndarray, size: int, offset: int = 0) -> list[tuple[int, np.ndarray]]:
@@ -63,6 +66,60 @@ def non_finite_stats(
     count = sum(n for n, _ in found)
     first = next((f for n, f in found if n), -1)
     return count, first
+
+
+class NonFiniteScan:
+    """:func:`non_finite_stats` of an input, measured by a blocked pass while it computes.
+
+    The loss, gradient and softmax passes of :mod:`xent_cli.blocks` take one as ``scan=``
+    and call :meth:`update` with each block's chunk (the compute precision, the plan's
+    layout) before the kernel overwrites it, so the input is read once, not once for the
+    check and again for the result. A chunk that :func:`_kernel.finite_summary` finds finite
+    costs two reductions (the input's values are finite whenever the chunk's are: converting
+    keeps NaN and infinities); otherwise the block is counted exactly on the input's own
+    values (a float64 input computed in float32 may overflow to inf: that is no NaN of the
+    input's). :meth:`result` is the same as ``non_finite_stats(x)``: the count and the flat
+    C-order index of the first, on any number of threads and whatever order the blocks run in.
+
+    >>> from xent_cli.blocks import evaluate_blocked
+    >>> x = np.array([[0.0, 1.0], [np.inf, np.nan], [2.0, -np.inf]])
+    >>> scan = NonFiniteScan()
+    >>> _ = evaluate_blocked(x, [0, 1, 1], block_rows=1, threads=2, scan=scan)
+    >>> scan.result() == non_finite_stats(x) == (3, 2)
+    True
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+        self._first = -1
+
+    def update(self, plan: Plan, block: Block, chunk: np.ndarray) -> None:
+        """Count the non-finite values of ``block`` of ``plan`` (``chunk``: its values in the
+        compute precision, in the plan's layout). Thread-safe."""
+        if kern.finite_summary(chunk):
+            return
+        p0, p1, s0, s1 = block
+        src = plan.x3[p0:p1, :, s0:s1]  # the input's own values: (pp, C, ss)
+        if src.dtype.kind != "f":
+            return
+        bad = ~np.isfinite(src)
+        n = int(np.count_nonzero(bad))
+        if not n:
+            return
+        # The first in C order of (pp, C, ss) is the block's lowest flat index of the input.
+        p, c, s = (int(i) for i in np.unravel_index(int(np.argmax(bad)), bad.shape))
+        _, n_classes, n_s = plan.x3.shape
+        flat = ((p0 + p) * n_classes + c) * n_s + s0 + s
+        with self._lock:
+            self._count += n
+            if self._first < 0 or flat < self._first:
+                self._first = flat
+
+    def result(self) -> tuple[int, int]:
+        """``(count, first)``, as :func:`non_finite_stats` gives them (``first`` -1: none)."""
+        with self._lock:
+            return self._count, self._first
 
 
 @dataclass(frozen=True)

@@ -23,17 +23,14 @@ array([0.0321, 0.0871, 0.2369, 0.6439])
 
 from __future__ import annotations
 
-import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import TextIO
+from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _kernel as kern
-from ._kernel_checks import non_finite_stats, probability_stats
+from ._kernel_checks import NonFiniteScan, non_finite_stats, probability_stats
 from ._kernel_run import (
     BLOCK_BYTES,
     MIN_BYTES,
@@ -51,16 +48,30 @@ from ._kernel_run import (
     should_block,
     view3,
 )
+from ._progress import progress_bar
 from .core import LossResult, _check_options, _losses, _reduce, _row_log_probs, compute_dtype
 from .targets import Targets, normalize_class_axis, prepare_targets, resolve_kind
 
 _AxisError = getattr(np, "exceptions", np).AxisError  # NumPy < 1.25: np.AxisError
 Observe = Callable[[int, np.ndarray, Targets, np.ndarray], None]
 
+
+class Scan(Protocol):
+    """A per-block hook of the blocked passes (``scan=``), e.g. :class:`NonFiniteScan`.
+
+    ``update(plan, block, chunk)`` sees each block's input (``chunk``: the compute precision,
+    the plan's layout, a buffer: keep no reference) before the kernel overwrites it, on the
+    block's thread, in no particular order."""
+
+    def update(self, plan: Plan, block: Block, chunk: np.ndarray) -> None: ...
+
+
 __all__ = [
     "BLOCK_BYTES",
     "MIN_BYTES",
+    "NonFiniteScan",
     "Observe",
+    "Scan",
     "available_threads",
     "check_targets",
     "evaluate_blocked",
@@ -171,6 +182,14 @@ def _sample_rows(plan: Plan, block: Block, xs: np.ndarray) -> np.ndarray:
     return src if ok else np.ascontiguousarray(xs.T)
 
 
+def _load(plan: Plan, w: kern.Work, block: Block, ct: np.dtype, scan: Scan | None) -> np.ndarray:
+    """A block's chunk (:func:`chunk`), shown to ``scan`` before any kernel works on it."""
+    xs = chunk(plan, w, block, ct)
+    if scan is not None:
+        scan.update(plan, block, xs)
+    return xs
+
+
 def _setup(x: npt.ArrayLike, target: npt.ArrayLike, kw: dict) -> tuple:
     """Shared start of the loss functions: options, input, compute dtype and targets."""
     _check_options(kw["reduction"], kw["label_smoothing"], kw["input_kind"])
@@ -205,6 +224,7 @@ def evaluate_blocked(
     progress: Progress | None = None,
     block_rows: int | None = None,
     observe: Observe | None = None,
+    scan: Scan | None = None,
 ) -> LossResult:
     """:func:`xent_cli.core.evaluate`, block by block (same arguments and result).
 
@@ -213,6 +233,7 @@ def evaluate_blocked(
     of samples ``start:start + n`` in this pass, on its thread, in no particular order: their
     ``(n, C)`` log-probabilities (compute precision; a buffer: keep no reference), their
     ``Targets`` (``(n, C)`` rows) and their per-sample losses (float64).
+    ``scan`` (:class:`Scan`, e.g. :class:`NonFiniteScan`) sees each block's input first.
     """
     kw = dict(locals())
     arr, ct, t, prob3 = _setup(input, target, kw)
@@ -225,7 +246,7 @@ def evaluate_blocked(
     def work(block: Block) -> None:
         m0, m1 = plan.span(block)
         w = work_of()
-        xs = chunk(plan, w, block, ct)
+        xs = _load(plan, w, block, ct, scan)
         dest = loss[m0:m1]
         if fast:
             if observe is not None:  # before index_losses overwrites the chunk's buffer
@@ -283,12 +304,13 @@ def grad_blocked(
     out: np.ndarray | None = None,
     progress: Progress | None = None,
     block_rows: int | None = None,
+    scan: Scan | None = None,
 ) -> np.ndarray:
     """:func:`xent_cli.core.cross_entropy_grad`, block by block, written into ``out``.
 
     ``out`` (default: a new float64 array) has the input's shape, is C-contiguous and
     floating point, e.g. ``np.lib.format.open_memmap(path, "w+", np.float64, shape)``.
-    Returns ``out``.
+    ``scan`` (:class:`Scan`) sees each block's input first. Returns ``out``.
     """
     kw = dict(locals())
     arr, ct, t, prob3 = _setup(input, target, kw)
@@ -308,7 +330,7 @@ def grad_blocked(
     def work(block: Block) -> None:
         m0, m1 = plan.span(block)
         w = work_of()
-        xs = chunk(plan, w, block, ct)
+        xs = _load(plan, w, block, ct, scan)
         dst3, dst2 = out_block(plan, out3, block)
         if fast:
             direct = dst2 is not None and dst2.dtype == np.float64 and dst2.flags.c_contiguous
@@ -336,9 +358,11 @@ def softmax_blocked(
     threads: int | None = None,
     progress: Progress | None = None,
     block_rows: int | None = None,
+    scan: Scan | None = None,
 ) -> np.ndarray:
     """:func:`xent_cli.core.softmax` (``log=True``: ``log_softmax``) block by block, into
-    ``out`` (default: a new array in the compute precision). Returns ``out``."""
+    ``out`` (default: a new array in the compute precision). ``scan`` (:class:`Scan`) sees
+    each block's input first. Returns ``out``."""
     arr = as_numeric(x)
     ct = compute_dtype(arr.dtype, dtype)
     if arr.ndim == 0:
@@ -352,7 +376,7 @@ def softmax_blocked(
 
     def work(block: Block) -> None:
         w = work_of()
-        xs = chunk(plan, w, block, ct)
+        xs = _load(plan, w, block, ct, scan)
         dst3, dst2 = out_block(plan, out3, block)
         direct = dst2 is not None and dst2.dtype == ct
         a = dst2 if direct else w.a[: xs.size].reshape(xs.shape)
@@ -361,51 +385,3 @@ def softmax_blocked(
 
     run(plan, work, threads, progress)
     return out
-
-
-@contextmanager
-def progress_bar(
-    description: str, *, stream: TextIO | None = None, delay: float = 0.5
-) -> Iterator[Progress | None]:
-    """A ``progress(done, total)`` callback that draws a Rich progress bar on ``stream``
-    (stderr), or ``None`` when the stream is not a terminal. The bar appears only once a run
-    has taken ``delay`` seconds (Rich is imported then, not before) and is removed at the end.
-
-    >>> import io
-    >>> with progress_bar("compute", stream=io.StringIO()) as progress:
-    ...     progress is None
-    True
-    """
-    stream = sys.stderr if stream is None else stream
-    isatty = getattr(stream, "isatty", None)
-    if not (isatty and isatty()):
-        yield None
-        return
-    start = time.monotonic()
-    state: dict = {}
-
-    def update(done: int, total: int) -> None:
-        if "bar" not in state:
-            if time.monotonic() - start < delay or done >= total:
-                return
-            from rich.console import Console
-            from rich.progress import BarColumn, TaskProgressColumn, TextColumn, TimeRemainingColumn
-            from rich.progress import Progress as Bar
-
-            bar = Bar(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TaskProgressColumn(),
-                TimeRemainingColumn(),
-                console=Console(file=stream),
-                transient=True,
-            )
-            bar.start()
-            state["bar"], state["task"] = bar, bar.add_task(description, total=total)
-        state["bar"].update(state["task"], completed=done, total=total)
-
-    try:
-        yield update
-    finally:
-        if "bar" in state:
-            state["bar"].stop()

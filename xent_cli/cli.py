@@ -109,8 +109,31 @@ def cli() -> None:
     """
 
 
-def _loss_call(kw: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """Read the inputs of a loss command and build the core's keyword arguments."""
+def _input_scan(kw: dict[str, Any], x: Any) -> Any:
+    """The non-finite scan a blocked pass makes of big logits ``x`` (read once, not twice),
+    or ``None``: no warning could be shown (``--quiet``), or integers (always finite)."""
+    if (kw["quiet"] and not kw["strict"]) or x.dtype.kind != "f":
+        return None
+    from .blocks import NonFiniteScan
+
+    return NonFiniteScan()
+
+
+def _after_pass(kw: dict[str, Any], x: Any, scan: Any, what: str = "logits") -> None:
+    """The non-finite warning (``--strict``: the error) from the scan of a blocked pass."""
+    if scan is None:
+        return
+    axis = normalize_class_axis(np.ndim(x), kw["class_axis"])
+    found = diagnose.non_finite_after_pass(x, scan, what, class_axis=axis)
+    emit.report(found, strict=kw["strict"], quiet=kw["quiet"])
+
+
+def _loss_call(kw: dict[str, Any]) -> tuple[Any, dict[str, Any], Any]:
+    """Read the inputs of a loss command and build the core's keyword arguments.
+
+    Also the scan (``scan=`` of the blocked passes) that checks big logits for NaN and ±inf
+    while the loss pass reads them, or ``None``: small logits are checked here, before the
+    pass; big ones by the pass, whose caller then reports with :func:`_after_pass`."""
     from .inputs import gather
 
     if kw.get("output"):
@@ -149,19 +172,21 @@ def _loss_call(kw: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         dtype=kw["dtype"],
         threads=kw["threads"],
     )
+    in_pass = diagnose.scan_in_pass(data.logits)  # big logits: read once, by the pass
     messages = diagnose.check_inputs(
         data.logits,
         data.targets,
         input_kind=kw["input_kind"],
         targets_kind=data.targets_kind,
         class_axis=kw["class_axis"],
+        non_finite=not in_pass,
     )
     if kw["strict"] or not kw["quiet"]:
         from .mistakes import find_mistakes
 
         messages += find_mistakes(data.logits, data.targets, **core_kw)
     emit.report(messages, strict=kw["strict"], quiet=kw["quiet"])
-    return data, core_kw
+    return data, core_kw, _input_scan(kw, data.logits) if in_pass else None
 
 
 def _insight_options(kw: dict[str, Any], data: Any) -> dict[str, Any] | None:
@@ -195,7 +220,7 @@ def compute(**kw: Any) -> None:
     if kw["output"] and kw["reduction"] != "none":
         raise BadUsageError("-o writes arrays: use it with --reduction none (or softmax, grad)")
     emit.check_export(kw)
-    data, core_kw = _loss_call(kw)
+    data, core_kw, scan = _loss_call(kw)
     asked = _insight_options(kw, data)
     extra = None
     if _big(data.logits):  # a progress bar on stderr (a terminal only) for long runs
@@ -203,13 +228,16 @@ def compute(**kw: Any) -> None:
 
         with progress_bar("xent compute") as progress:
             if asked is None:
-                res = evaluate_blocked(data.logits, data.targets, progress=progress, **core_kw)
+                res = evaluate_blocked(
+                    data.logits, data.targets, progress=progress, scan=scan, **core_kw
+                )
             else:  # the insight in the same pass over the data as the loss
                 from .insight_blocked import evaluate_with_insight
 
                 res, extra = evaluate_with_insight(
-                    data.logits, data.targets, progress=progress, **asked, **core_kw
+                    data.logits, data.targets, progress=progress, scan=scan, **asked, **core_kw
                 )
+        _after_pass(kw, data.logits, scan, diagnose.input_name(kw["input_kind"]))
     else:
         res = evaluate(data.logits, data.targets, **core_kw)
     emit.report(diagnose.result(res), strict=kw["strict"], quiet=kw["quiet"])
@@ -242,10 +270,11 @@ def explain(**kw: Any) -> None:
     if kw["fmt"] == "csv":
         raise BadUsageError("explain prints steps: use --format table, plain or json")
     emit.check_export(kw)
-    data, core_kw = _loss_call(kw)
+    data, core_kw, scan = _loss_call(kw)
     steps = explain_steps(
-        data.logits, data.targets, rows=kw["rows"], grad=kw["with_grad"], **core_kw
+        data.logits, data.targets, rows=kw["rows"], grad=kw["with_grad"], scan=scan, **core_kw
     )
+    _after_pass(kw, data.logits, scan, diagnose.input_name(kw["input_kind"]))
     emit.report(diagnose.result(steps.result), strict=kw["strict"], quiet=kw["quiet"])
     names = data.class_names
 
@@ -267,18 +296,21 @@ def grad(**kw: Any) -> None:
     """d loss / d logits (same options as compute): the gradient torch's autograd gives."""
     from .core import cross_entropy_grad
 
-    data, core_kw = _loss_call(kw)
+    data, core_kw, scan = _loss_call(kw)
     x, t = data.logits, data.targets
 
     def fill(out: Any, progress: Any) -> Any:
-        if out is None:
+        if out is None and scan is None:
             return cross_entropy_grad(x, t, **core_kw)
         from .blocks import grad_blocked
 
-        return grad_blocked(x, t, out=out, progress=progress, **core_kw)
+        return grad_blocked(x, t, out=out, progress=progress, scan=scan, **core_kw)
+
+    def after() -> None:
+        _after_pass(kw, x, scan, diagnose.input_name(kw["input_kind"]))
 
     axis = normalize_class_axis(x.ndim, kw["class_axis"])
-    emit.emit_array(kw, x.shape, np.float64, fill, "grad", axis, data.class_names)
+    emit.emit_array(kw, x.shape, np.float64, fill, "grad", axis, data.class_names, after)
 
 
 @cli.command()
@@ -298,12 +330,16 @@ def softmax(**kw: Any) -> None:
         check_array_output(kw["output"], [kw["logits"]])
     loaded = read_logits(kw["logits"], input_format=kw["input_format"])
     axis = class_axis_of(loaded.array.ndim, kw["class_axis"])
-    found = diagnose.non_finite_input(loaded.array, class_axis=axis)
-    emit.report(found, strict=kw["strict"], quiet=kw["quiet"])
     x, log = loaded.array, kw["log"]
+    scan = None
+    if diagnose.scan_in_pass(x):  # big logits: checked by the softmax pass, read once
+        scan = _input_scan(kw, x)
+    else:
+        found = diagnose.non_finite_input(x, class_axis=axis)
+        emit.report(found, strict=kw["strict"], quiet=kw["quiet"])
 
     def fill(out: Any, progress: Any) -> Any:
-        if out is None:
+        if out is None and scan is None:
             fn = log_softmax if log else softmax_fn
             return fn(x, axis=axis, dtype=kw["dtype"])
         from .blocks import softmax_blocked
@@ -316,11 +352,17 @@ def softmax(**kw: Any) -> None:
             out=out,
             threads=kw["threads"],
             progress=progress,
+            scan=scan,
         )
+
+    def after() -> None:
+        if scan is not None:
+            found = diagnose.non_finite_after_pass(x, scan, class_axis=axis)
+            emit.report(found, strict=kw["strict"], quiet=kw["quiet"])
 
     name = "log_softmax" if log else "softmax"
     dtype = compute_dtype(x.dtype, kw["dtype"])
-    emit.emit_array(kw, x.shape, dtype, fill, name, axis, loaded.class_names)
+    emit.emit_array(kw, x.shape, dtype, fill, name, axis, loaded.class_names, after)
 
 
 def main() -> None:

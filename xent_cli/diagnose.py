@@ -11,10 +11,15 @@ rows and columns of a text file, in the readers' errors (``logits.csv, row 3, co
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .core import LossResult, _big
 from .targets import normalize_class_axis
+
+if TYPE_CHECKING:
+    from ._kernel_checks import NonFiniteScan
 
 
 def _first(mask: np.ndarray) -> tuple[int, ...]:
@@ -78,13 +83,7 @@ def non_finite_input(
     if np.ndim(x) and _blocked(x, blocked):
         from .blocks import non_finite_stats
 
-        n, flat = non_finite_stats(x, threads=threads)
-        if not n:
-            return []
-        first = tuple(int(i) for i in np.unravel_index(flat, np.shape(x)))
-        s = "" if n == 1 else "s"
-        where = _place(first, class_axis)
-        return [f"{what} hold {n} non-finite value{s} (first at {where}: {x[first]})"]
+        return _non_finite(x, *non_finite_stats(x, threads=threads), what, class_axis)
     bad = ~np.isfinite(x)
     n = int(np.count_nonzero(bad))
     if not n:
@@ -93,6 +92,40 @@ def non_finite_input(
     s = "" if n == 1 else "s"
     where = _place(first, class_axis)
     return [f"{what} hold {n} non-finite value{s} (first at {where}: {x[first]})"]
+
+
+def _non_finite(x: np.ndarray, n: int, flat: int, what: str, class_axis: int) -> list[str]:
+    """The warning for ``n`` non-finite values of ``x``, the first at flat C-order ``flat``."""
+    if not n:
+        return []
+    first = tuple(int(i) for i in np.unravel_index(flat, np.shape(x)))
+    s = "" if n == 1 else "s"
+    where = _place(first, class_axis)
+    return [f"{what} hold {n} non-finite value{s} (first at {where}: {x[first]})"]
+
+
+def scan_in_pass(x: object) -> bool:
+    """Whether the non-finite check of ``x`` is left to the blocked pass that computes on it
+    (a :class:`~xent_cli.blocks.NonFiniteScan` given as its ``scan=``): for the inputs the
+    core computes block by block, which are then read once, not twice. The warning is then
+    :func:`non_finite_after_pass`'s, the same words and figures as :func:`non_finite_input`."""
+    return bool(np.ndim(x)) and _big(x)
+
+
+def non_finite_after_pass(
+    x: np.ndarray, scan: NonFiniteScan, what: str = "logits", *, class_axis: int = 1
+) -> list[str]:
+    """:func:`non_finite_input`'s warning, from what a blocked pass's ``scan`` counted.
+
+    >>> from xent_cli.blocks import NonFiniteScan, softmax_blocked
+    >>> x = np.array([[0.0, 1.0], [1.0, np.nan]])
+    >>> scan = NonFiniteScan()
+    >>> _ = softmax_blocked(x, 1, block_rows=1, scan=scan)
+    >>> non_finite_after_pass(x, scan) == non_finite_input(x)
+    True
+    """
+    n, flat = scan.result()
+    return _non_finite(x, n, flat, what, class_axis)
 
 
 def probabilities(
@@ -166,22 +199,33 @@ def check_inputs(
     class_axis: int = 1,
     threads: int | None = None,
     blocked: bool | None = None,
+    non_finite: bool = True,
 ) -> list[str]:
     """Every input warning: non-finite logits, bad probabilities (input or targets).
 
     Big or memory-mapped arrays are checked block by block, in bounded memory, on
-    ``threads`` threads (``blocked=None``: decided by size).
+    ``threads`` threads (``blocked=None``: decided by size). ``non_finite=False`` leaves out
+    the non-finite check of ``x``, for a caller whose loss pass scans ``x`` itself
+    (:func:`scan_in_pass`, :func:`non_finite_after_pass`).
     """
     axis = normalize_class_axis(np.ndim(x), class_axis)
-    what = {"logits": "logits", "probs": "probabilities", "logprobs": "log-probabilities"}
     opts = {"threads": threads, "blocked": blocked}
-    out = non_finite_input(x, what[input_kind], class_axis=axis, **opts)
+    out = []
+    if non_finite:
+        out += non_finite_input(x, input_name(input_kind), class_axis=axis, **opts)
     if input_kind == "probs":
         out += probabilities(x, axis, "input probabilities", **opts)
     if target is not None and targets_kind == "prob":
         out += non_finite_input(target, "probability targets", class_axis=axis, **opts)
         out += probabilities(target, axis, "probability targets", **opts)
     return out
+
+
+def input_name(input_kind: str) -> str:
+    """What the input's warnings call it: ``logits``, ``probabilities``, ``log-probabilities``."""
+    return {"logits": "logits", "probs": "probabilities", "logprobs": "log-probabilities"}[
+        input_kind
+    ]
 
 
 def result(res: LossResult) -> list[str]:
@@ -209,4 +253,12 @@ def result(res: LossResult) -> list[str]:
     return []
 
 
-__all__ = ["check_inputs", "non_finite_input", "probabilities", "result"]
+__all__ = [
+    "check_inputs",
+    "input_name",
+    "non_finite_after_pass",
+    "non_finite_input",
+    "probabilities",
+    "result",
+    "scan_in_pass",
+]

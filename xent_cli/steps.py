@@ -8,6 +8,7 @@ Only the first ``rows`` samples are materialised; the per-sample losses are kept
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +22,9 @@ from .core import (
     softmax,
 )
 from .targets import Targets, class_indices, normalize_class_axis, resolve_kind
+
+if TYPE_CHECKING:  # blocks is imported only for big inputs
+    from .blocks import Scan
 
 
 @dataclass(frozen=True)
@@ -119,24 +123,31 @@ def explain(
     threads: int | None = None,
     rows: int | None = 10,
     grad: bool = False,
+    scan: Scan | None = None,
 ) -> Explanation:
     """Compute the loss and return every intermediate step (arguments of ``cross_entropy``).
 
     ``rows`` limits the samples whose steps are kept (``None``: all); ``grad`` adds the
-    gradient rows.
+    gradient rows. ``scan`` (a :class:`~xent_cli.blocks.Scan`, e.g. ``NonFiniteScan``) sees
+    every block of a big input's loss pass (:func:`xent_cli.blocks.evaluate_blocked`).
 
     >>> e = explain(np.arange(1.0, 13.0).reshape(3, 4), [1, 2, 3])
     >>> e.softmax[0].round(4).tolist(), e.loss.round(4).tolist(), round(e.result.loss, 4)
     ([0.0321, 0.0871, 0.2369, 0.6439], [2.4402, 1.4402, 0.4402], 1.4402)
     """
-    loss_args = {k: v for k, v in locals().items() if k not in ("rows", "grad")}
+    loss_args = {k: v for k, v in locals().items() if k not in ("rows", "grad", "scan")}
     _check_options(reduction, label_smoothing, input_kind)
     from .blocks import sample_rows
     from .core import evaluate
 
     # The loss over every sample (the blocked path for big inputs), then the steps for the
     # first `rows` samples only: nothing N x C is materialised.
-    result = evaluate(**loss_args)
+    if scan is not None:
+        from .blocks import evaluate_blocked
+
+        result = evaluate_blocked(**loss_args, scan=scan)
+    else:
+        result = evaluate(**loss_args)
     arr = input if isinstance(input, np.ndarray) else np.asarray(input)
     axis = normalize_class_axis(arr.ndim, class_axis)
     n_classes = arr.shape[axis]
