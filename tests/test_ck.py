@@ -55,6 +55,18 @@ def test_float16_rows_are_converted_exactly_while_transposed():
         np.testing.assert_array_equal(a.view(np.uint32), want.view(np.uint32))  # NaN payloads too
 
 
+def test_halves_converts_every_float16_exactly():
+    every_half = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16)
+    out = np.empty(every_half.size, np.float32)
+    ck.halves(every_half, out)
+    want = every_half.astype(np.float32)
+    np.testing.assert_array_equal(out.view(np.uint32), want.view(np.uint32))
+    with pytest.raises(ValueError, match="halves"):
+        ck.halves(every_half, np.empty(every_half.size - 1, np.float32))
+    with pytest.raises(ValueError, match="halves"):
+        ck.halves(out, np.empty(every_half.size, np.float32))  # float32 in: not a half
+
+
 def test_bad_arguments_raise_instead_of_reading_out_of_bounds():
     x = np.zeros((4, 3), np.float32)
     a = np.empty((3, 4), np.float32)
@@ -126,7 +138,7 @@ def test_blocked_results_identical_with_and_without_the_helper(
         )
 
     calls = []
-    real = {name: getattr(ck, name) for name in ("transpose", "col_sums", "take_cols")}
+    real = {name: getattr(ck, name) for name in ("transpose", "col_sums", "take_cols", "halves")}
 
     class Spy:
         def __getattr__(self, name):

@@ -75,7 +75,10 @@ def load(src: np.ndarray, dst: np.ndarray) -> None:
     if rows is not None:  # a row block into the (C, R) layout: 3x faster than copyto
         _ck.transpose(rows, dst.reshape(dst.shape[0], -1))
     elif src.dtype == np.float16 and dst.dtype == np.float32:
-        f16_to_f32(src, dst)
+        if _ck is not None and src.flags.c_contiguous and dst.flags.c_contiguous:
+            _ck.halves(src, dst)  # one pass instead of six
+        else:
+            f16_to_f32(src, dst)
     else:
         np.copyto(dst, src, casting="unsafe")
 
