@@ -278,25 +278,31 @@ def test_quiet_is_silent_and_skips_the_scan(tmp_path, monkeypatch) -> None:
         raise AssertionError("a scan whose warning nobody sees")
 
     monkeypatch.setattr(NonFiniteScan, "update", scanned)
-    for args in (["compute", xs, ys], ["grad", xs, ys, "-o", tmp_path / "g.npy"],
-                 ["softmax", xs, "-o", tmp_path / "s.npy"]):
+    for args in (
+        ["compute", xs, ys],
+        ["grad", xs, ys, "-o", tmp_path / "g.npy"],
+        ["softmax", xs, "-o", tmp_path / "s.npy"],
+    ):
         r = run(*args, "--quiet")
         assert r.exit_code == 0 and r.stderr == "", (args, r.output)
 
 
 def test_a_mistake_still_stops_strict_before_the_pass(tmp_path, monkeypatch) -> None:
-    # The checks made before the pass (here: the probability targets) still fail first.
-    x, xs, _ = big(tmp_path, (8_000, 200), places=[(4_000, 3)])
-    q = np.full(x.shape, 0.5, np.float32)
-    np.save(tmp_path / "q.npy", q)
+    # The checks made before the pass (here: 1-based labels, a usual mistake) still fail
+    # first, before the pass and its checks run. (Probability targets are checked by the
+    # pass now: tests/test_prob_scan_in_pass.py.)
+    rng = np.random.default_rng(9)
+    y = rng.integers(1, 200, 8_000)  # no 0: labels that count from 1
+    x = rng.normal(size=(8_000, 200)).astype(np.float32)
+    x[np.arange(len(y)), y - 1] += 6.0  # the scores fit label - 1
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
 
     def no_pass(*args, **kwargs):
         raise AssertionError("the pass ran")
 
-    monkeypatch.setattr(blocks, "evaluate_blocked", no_pass)
-    r = run("compute", xs, tmp_path / "q.npy", "--strict")
-    assert r.exit_code == 1 and r.stdout == ""
-    assert lines(r.stderr) == [
-        "Error: probability targets of 8000 samples do not sum to 1 (first: sample 0 sums to "
-        "100); they are used as given (--strict)"
-    ]
+    monkeypatch.setattr(NonFiniteScan, "update", no_pass)
+    r = run("compute", tmp_path / "x.npy", tmp_path / "y.npy", "--strict")
+    assert r.exit_code == 1 and r.stdout == "", r.output
+    [error] = lines(r.stderr)
+    assert error.startswith("Error: labels look 1-based") and error.endswith("(--strict)")

@@ -25,7 +25,14 @@ from ._kernel_run import (
     run_items,
 )
 
-__all__ = ["NonFiniteScan", "ProbabilityStats", "non_finite_stats", "probability_stats"]
+__all__ = [
+    "NonFiniteScan",
+    "ProbabilityScan",
+    "ProbabilityStats",
+    "Scans",
+    "non_finite_stats",
+    "probability_stats",
+]
 
 
 def _pieces(x: np.ndarray, size: int, offset: int = 0) -> list[tuple[int, np.ndarray]]:
@@ -71,6 +78,10 @@ def non_finite_stats(
 class NonFiniteScan:
     """:func:`non_finite_stats` of an input, measured by a blocked pass while it computes.
 
+    ``source`` (default: the pass's input) is another array of the input's shape seen as
+    ``(P, C, S)`` (:func:`_kernel_run.view3` with the pass's class axis; probability targets),
+    counted block by block as the pass goes.
+
     The loss, gradient and softmax passes of :mod:`xent_cli.blocks` take one as ``scan=``
     and call :meth:`update` with each block's chunk (the compute precision, the plan's
     layout) before the kernel overwrites it, so the input is read once, not once for the
@@ -89,18 +100,24 @@ class NonFiniteScan:
     True
     """
 
-    def __init__(self) -> None:
+    def __init__(self, source: np.ndarray | None = None) -> None:
         self._lock = threading.Lock()
         self._count = 0
         self._first = -1
+        self._source = _source(source)
 
     def update(self, plan: Plan, block: Block, chunk: np.ndarray) -> None:
         """Count the non-finite values of ``block`` of ``plan`` (``chunk``: its values in the
         compute precision, in the plan's layout). Thread-safe."""
-        if kern.finite_summary(chunk):
-            return
         p0, p1, s0, s1 = block
-        src = plan.x3[p0:p1, :, s0:s1]  # the input's own values: (pp, C, ss)
+        if self._source is None:
+            if kern.finite_summary(chunk):
+                return
+            src = plan.x3[p0:p1, :, s0:s1]  # the input's own values: (pp, C, ss)
+        else:  # another array of the input's shape (probability targets): its same block
+            src = _check_source(self._source, plan)[p0:p1, :, s0:s1]
+            if kern.finite_summary(src):
+                return
         if src.dtype.kind != "f":
             return
         bad = ~np.isfinite(src)
@@ -131,6 +148,26 @@ class ProbabilityStats:
     first_off: tuple[int, float] | None  # first such row and its sum
 
 
+def _probability_rows(rows: np.ndarray, m0: int, tol: float) -> tuple:
+    """One block's figures for :class:`ProbabilityStats`: its float64 ``(n, C)`` rows, samples
+    ``m0:m0 + n``. ``(outside, n_off, first_off)``, in the fields' forms."""
+    outside = None
+    low = np.fmin.reduce(rows, axis=None) if rows.size else 0.0  # NaN is not outside
+    high = np.fmax.reduce(rows, axis=None) if rows.size else 0.0
+    if low < 0 or high > 1:
+        mask = (rows < 0) | (rows > 1)
+        r, c = np.unravel_index(int(np.argmax(mask)), mask.shape)
+        outside = (m0 + int(r), int(c), float(rows[r, c]))
+    sums = np.add.reduce(rows, axis=1)
+    off = np.abs(sums - 1.0) > tol
+    n_off = int(np.count_nonzero(off))
+    first = None
+    if n_off:
+        i = int(np.argmax(off))
+        first = (m0 + i, float(sums[i]))
+    return outside, n_off, first
+
+
 def probability_stats(
     x: np.ndarray,
     class_axis: int,
@@ -153,25 +190,103 @@ def probability_stats(
 
     def work(block: tuple[int, int, int, int]) -> None:
         m0, _ = plan.span(block)
-        rows = chunk(plan, work_of(), block, ct)
-        outside = None
-        low = np.fmin.reduce(rows, axis=None) if rows.size else 0.0  # NaN is not outside
-        high = np.fmax.reduce(rows, axis=None) if rows.size else 0.0
-        if low < 0 or high > 1:
-            mask = (rows < 0) | (rows > 1)
-            r, c = np.unravel_index(int(np.argmax(mask)), mask.shape)
-            outside = (m0 + int(r), int(c), float(rows[r, c]))
-        sums = np.add.reduce(rows, axis=1)
-        off = np.abs(sums - 1.0) > tol
-        n_off = int(np.count_nonzero(off))
-        first = None
-        if n_off:
-            i = int(np.argmax(off))
-            first = (m0 + i, float(sums[i]))
-        results[m0] = (outside, n_off, first)
+        results[m0] = _probability_rows(chunk(plan, work_of(), block, ct), m0, tol)
 
     run(plan, work, threads, progress)
     ordered = [results[k] for k in sorted(results)]
     outside = next((o for o, _, _ in ordered if o is not None), None)
     first_off = next((f for _, _, f in ordered if f is not None), None)
     return ProbabilityStats(outside, sum(n for _, n, _ in ordered), first_off)
+
+
+def _source(source: np.ndarray | None) -> np.ndarray | None:
+    if source is not None and (source.ndim != 3 or source.dtype.kind not in "fiu"):
+        raise ValueError(f"a scan's source is a numeric (P, C, S) view, got {source.shape}")
+    return source
+
+
+def _check_source(source: np.ndarray, plan: Plan) -> np.ndarray:
+    if source.shape != plan.x3.shape:
+        raise ValueError(f"the scan's source has shape {source.shape}, not {plan.x3.shape}")
+    return source
+
+
+class ProbabilityScan:
+    """:func:`probability_stats` of an input, measured by a blocked pass while it computes
+    (``scan=``, as :class:`NonFiniteScan`): the input is read once, not twice.
+
+    Each block is checked on the input's own values in float64, the rows
+    :func:`probability_stats` checks: the pass's chunk itself when it holds them (float64
+    rows), else the block re-read from the input (hot in cache: the pass has just loaded it)
+    into a per-thread buffer, so a float64 input computed in float32 gets the same verdict.
+    ``source`` checks another array of the input's shape instead (probability targets), as
+    ``NonFiniteScan``'s. Counts are summed, and the first value outside [0, 1] and the first
+    row off 1 are the lowest in sample order: :meth:`result` is ``probability_stats``'s on any
+    number of threads, whatever order the blocks run in.
+
+    >>> from xent_cli.blocks import evaluate_blocked
+    >>> q = np.array([[0.5, 0.6], [1.5, -0.5], [0.25, 0.75]])
+    >>> scan = ProbabilityScan()
+    >>> _ = evaluate_blocked(q, [0, 1, 1], input_kind="probs", block_rows=1, threads=2, scan=scan)
+    >>> scan.result() == probability_stats(q, 1)
+    True
+    """
+
+    def __init__(self, source: np.ndarray | None = None, *, tol: float = 1e-6) -> None:
+        self._source = _source(source)
+        self._tol = tol
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._outside: tuple[int, int, float] | None = None
+        self._n_off = 0
+        self._first_off: tuple[int, float] | None = None
+
+    def _rows(self, plan: Plan, block: Block, chunk: np.ndarray) -> np.ndarray:
+        """The block's values as float64 ``(n, C)`` rows, as ``probability_stats`` reads them."""
+        if self._source is None and chunk.dtype == np.float64 and not plan.col:
+            return chunk  # the input's values, exactly (a float64 chunk converts exactly)
+        x3 = plan.x3 if self._source is None else _check_source(self._source, plan)
+        m0, m1 = plan.span(block)
+        shape = (m1 - m0, plan.n_classes)
+        p0, p1, s0, s1 = block
+        src = x3[p0:p1, :, s0:s1].transpose(0, 2, 1)  # (pp, ss, C)
+        if src.dtype == np.float64:
+            direct = reshaped(src, shape)
+            if direct is not None and (direct.strides[-1] == 8 or shape[1] == 1):
+                return direct
+        buf = getattr(self._local, "buf", None)
+        if buf is None or buf.size < src.size:
+            buf = self._local.buf = np.empty(max(src.size, plan.rows * plan.n_classes))
+        dst = buf[: src.size].reshape(src.shape)
+        kern.load(src, dst)
+        return dst.reshape(shape)
+
+    def update(self, plan: Plan, block: Block, chunk: np.ndarray) -> None:
+        """Check the probabilities of ``block`` of ``plan`` (``chunk``: as
+        :meth:`NonFiniteScan.update`'s). Thread-safe."""
+        m0, _ = plan.span(block)
+        outside, n_off, first = _probability_rows(self._rows(plan, block, chunk), m0, self._tol)
+        if outside is None and not n_off:
+            return
+        with self._lock:
+            if outside is not None and (self._outside is None or outside < self._outside):
+                self._outside = outside
+            self._n_off += n_off
+            if first is not None and (self._first_off is None or first < self._first_off):
+                self._first_off = first
+
+    def result(self) -> ProbabilityStats:
+        """What :func:`probability_stats` gives for the input (or ``source``)."""
+        with self._lock:
+            return ProbabilityStats(self._outside, self._n_off, self._first_off)
+
+
+class Scans:
+    """Several scans as one ``scan=`` of a blocked pass: each one's ``update``, in turn."""
+
+    def __init__(self, *scans: NonFiniteScan | ProbabilityScan) -> None:
+        self.scans = scans
+
+    def update(self, plan: Plan, block: Block, chunk: np.ndarray) -> None:
+        for scan in self.scans:
+            scan.update(plan, block, chunk)

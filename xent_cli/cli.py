@@ -109,31 +109,40 @@ def cli() -> None:
     """
 
 
-def _input_scan(kw: dict[str, Any], x: Any) -> Any:
-    """The non-finite scan a blocked pass makes of big logits ``x`` (read once, not twice),
-    or ``None``: no warning could be shown (``--quiet``), or integers (always finite)."""
-    if (kw["quiet"] and not kw["strict"]) or x.dtype.kind != "f":
+def _input_checks(kw: dict[str, Any], x: Any, target: Any = None, targets_kind: Any = None) -> Any:
+    """The checks a blocked pass makes of big logits ``x`` (and probability targets) while it
+    reads them (:class:`~xent_cli.diagnose.PassChecks`: read once, not twice), or ``None``:
+    no warning could be shown (``--quiet``)."""
+    if kw["quiet"] and not kw["strict"]:
         return None
-    from .blocks import NonFiniteScan
+    return diagnose.PassChecks(
+        x,
+        target,
+        input_kind=kw.get("input_kind", "logits"),
+        targets_kind=targets_kind,
+        class_axis=kw["class_axis"],
+    )
 
-    return NonFiniteScan()
+
+def _scan(checks: Any) -> Any:
+    """The ``scan=`` of a blocked pass for ``checks`` (``None``: nothing to check)."""
+    return None if checks is None else checks.scan
 
 
-def _after_pass(kw: dict[str, Any], x: Any, scan: Any, what: str = "logits") -> None:
-    """The non-finite warning (``--strict``: the error) from the scan of a blocked pass."""
-    if scan is None:
-        return
-    axis = normalize_class_axis(np.ndim(x), kw["class_axis"])
-    found = diagnose.non_finite_after_pass(x, scan, what, class_axis=axis)
-    emit.report(found, strict=kw["strict"], quiet=kw["quiet"])
+def _after_pass(kw: dict[str, Any], checks: Any) -> None:
+    """The warnings (``--strict``: the error) from the checks made by a blocked pass."""
+    if checks is not None:
+        emit.report(checks.messages(), strict=kw["strict"], quiet=kw["quiet"])
 
 
 def _loss_call(kw: dict[str, Any]) -> tuple[Any, dict[str, Any], Any]:
     """Read the inputs of a loss command and build the core's keyword arguments.
 
-    Also the scan (``scan=`` of the blocked passes) that checks big logits for NaN and ±inf
-    while the loss pass reads them, or ``None``: small logits are checked here, before the
-    pass; big ones by the pass, whose caller then reports with :func:`_after_pass`."""
+    Also the checks (:func:`_input_checks`; their :func:`_scan` is the blocked passes'
+    ``scan=``) that big logits make while the loss pass reads them, or ``None``: small
+    logits are checked here, before the pass; big ones (NaN and ±inf, probabilities with
+    ``--input-kind probs``, probability targets) by the pass, whose caller then reports with
+    :func:`_after_pass`."""
     from .inputs import gather
 
     if kw.get("output"):
@@ -179,14 +188,16 @@ def _loss_call(kw: dict[str, Any]) -> tuple[Any, dict[str, Any], Any]:
         input_kind=kw["input_kind"],
         targets_kind=data.targets_kind,
         class_axis=kw["class_axis"],
-        non_finite=not in_pass,
+        in_pass=in_pass,
     )
     if kw["strict"] or not kw["quiet"]:
         from .mistakes import find_mistakes
 
         messages += find_mistakes(data.logits, data.targets, **core_kw)
     emit.report(messages, strict=kw["strict"], quiet=kw["quiet"])
-    return data, core_kw, _input_scan(kw, data.logits) if in_pass else None
+    if not in_pass:
+        return data, core_kw, None
+    return data, core_kw, _input_checks(kw, data.logits, data.targets, data.targets_kind)
 
 
 def _insight_options(kw: dict[str, Any], data: Any) -> dict[str, Any] | None:
@@ -220,7 +231,8 @@ def compute(**kw: Any) -> None:
     if kw["output"] and kw["reduction"] != "none":
         raise BadUsageError("-o writes arrays: use it with --reduction none (or softmax, grad)")
     emit.check_export(kw)
-    data, core_kw, scan = _loss_call(kw)
+    data, core_kw, checks = _loss_call(kw)
+    scan = _scan(checks)
     asked = _insight_options(kw, data)
     extra = None
     if _big(data.logits):  # a progress bar on stderr (a terminal only) for long runs
@@ -237,7 +249,7 @@ def compute(**kw: Any) -> None:
                 res, extra = evaluate_with_insight(
                     data.logits, data.targets, progress=progress, scan=scan, **asked, **core_kw
                 )
-        _after_pass(kw, data.logits, scan, diagnose.input_name(kw["input_kind"]))
+        _after_pass(kw, checks)
     else:
         res = evaluate(data.logits, data.targets, **core_kw)
     emit.report(diagnose.result(res), strict=kw["strict"], quiet=kw["quiet"])
@@ -270,11 +282,12 @@ def explain(**kw: Any) -> None:
     if kw["fmt"] == "csv":
         raise BadUsageError("explain prints steps: use --format table, plain or json")
     emit.check_export(kw)
-    data, core_kw, scan = _loss_call(kw)
+    data, core_kw, checks = _loss_call(kw)
+    scan = _scan(checks)
     steps = explain_steps(
         data.logits, data.targets, rows=kw["rows"], grad=kw["with_grad"], scan=scan, **core_kw
     )
-    _after_pass(kw, data.logits, scan, diagnose.input_name(kw["input_kind"]))
+    _after_pass(kw, checks)
     emit.report(diagnose.result(steps.result), strict=kw["strict"], quiet=kw["quiet"])
     names = data.class_names
 
@@ -296,8 +309,8 @@ def grad(**kw: Any) -> None:
     """d loss / d logits (same options as compute): the gradient torch's autograd gives."""
     from .core import cross_entropy_grad
 
-    data, core_kw, scan = _loss_call(kw)
-    x, t = data.logits, data.targets
+    data, core_kw, checks = _loss_call(kw)
+    x, t, scan = data.logits, data.targets, _scan(checks)
 
     def fill(out: Any, progress: Any) -> Any:
         if out is None and scan is None:
@@ -307,7 +320,7 @@ def grad(**kw: Any) -> None:
         return grad_blocked(x, t, out=out, progress=progress, scan=scan, **core_kw)
 
     def after() -> None:
-        _after_pass(kw, x, scan, diagnose.input_name(kw["input_kind"]))
+        _after_pass(kw, checks)
 
     axis = normalize_class_axis(x.ndim, kw["class_axis"])
     emit.emit_array(kw, x.shape, np.float64, fill, "grad", axis, data.class_names, after)
@@ -331,12 +344,14 @@ def softmax(**kw: Any) -> None:
     loaded = read_logits(kw["logits"], input_format=kw["input_format"])
     axis = class_axis_of(loaded.array.ndim, kw["class_axis"])
     x, log = loaded.array, kw["log"]
-    scan = None
+    checks = None
     if diagnose.scan_in_pass(x):  # big logits: checked by the softmax pass, read once
-        scan = _input_scan(kw, x)
+        checks = _input_checks(kw, x)
     else:
         found = diagnose.non_finite_input(x, class_axis=axis)
         emit.report(found, strict=kw["strict"], quiet=kw["quiet"])
+
+    scan = _scan(checks)
 
     def fill(out: Any, progress: Any) -> Any:
         if out is None and scan is None:
@@ -356,9 +371,7 @@ def softmax(**kw: Any) -> None:
         )
 
     def after() -> None:
-        if scan is not None:
-            found = diagnose.non_finite_after_pass(x, scan, class_axis=axis)
-            emit.report(found, strict=kw["strict"], quiet=kw["quiet"])
+        _after_pass(kw, checks)
 
     name = "log_softmax" if log else "softmax"
     dtype = compute_dtype(x.dtype, kw["dtype"])

@@ -19,7 +19,7 @@ from .core import LossResult, _big
 from .targets import normalize_class_axis
 
 if TYPE_CHECKING:
-    from ._kernel_checks import NonFiniteScan
+    from ._kernel_checks import NonFiniteScan, ProbabilityStats
 
 
 def _first(mask: np.ndarray) -> tuple[int, ...]:
@@ -105,10 +105,11 @@ def _non_finite(x: np.ndarray, n: int, flat: int, what: str, class_axis: int) ->
 
 
 def scan_in_pass(x: object) -> bool:
-    """Whether the non-finite check of ``x`` is left to the blocked pass that computes on it
-    (a :class:`~xent_cli.blocks.NonFiniteScan` given as its ``scan=``): for the inputs the
-    core computes block by block, which are then read once, not twice. The warning is then
-    :func:`non_finite_after_pass`'s, the same words and figures as :func:`non_finite_input`."""
+    """Whether the checks of ``x`` are left to the blocked pass that computes on it
+    (a :class:`~xent_cli.blocks.NonFiniteScan`, or every check of a :class:`PassChecks`,
+    given as its ``scan=``): for the inputs the core computes block by block, which are then
+    read once, not twice. The warnings are then :func:`non_finite_after_pass`'s (or
+    :meth:`PassChecks.messages`), the same words and figures as :func:`check_inputs`'."""
     return bool(np.ndim(x)) and _big(x)
 
 
@@ -173,6 +174,13 @@ def _probabilities_blocked(
     from .blocks import probability_stats
 
     stats = probability_stats(x, class_axis, threads=threads)
+    return _probability_words(stats, x, class_axis, what)
+
+
+def _probability_words(
+    stats: ProbabilityStats, x: np.ndarray, class_axis: int, what: str
+) -> list[str]:
+    """:func:`probabilities`' warnings from the figures of a block-wise check of ``x``."""
     out = []
     shape = np.shape(x)
     if stats.outside is not None:
@@ -200,25 +208,106 @@ def check_inputs(
     threads: int | None = None,
     blocked: bool | None = None,
     non_finite: bool = True,
+    in_pass: bool = False,
 ) -> list[str]:
     """Every input warning: non-finite logits, bad probabilities (input or targets).
 
     Big or memory-mapped arrays are checked block by block, in bounded memory, on
     ``threads`` threads (``blocked=None``: decided by size). ``non_finite=False`` leaves out
     the non-finite check of ``x``, for a caller whose loss pass scans ``x`` itself
-    (:func:`scan_in_pass`, :func:`non_finite_after_pass`).
+    (:func:`scan_in_pass`, :func:`non_finite_after_pass`); ``in_pass=True`` leaves out every
+    check a :class:`PassChecks` makes in the pass instead (its :meth:`~PassChecks.messages`).
     """
     axis = normalize_class_axis(np.ndim(x), class_axis)
     opts = {"threads": threads, "blocked": blocked}
     out = []
-    if non_finite:
+    if non_finite and not in_pass:
         out += non_finite_input(x, input_name(input_kind), class_axis=axis, **opts)
-    if input_kind == "probs":
+    if input_kind == "probs" and not in_pass:
         out += probabilities(x, axis, "input probabilities", **opts)
+    if in_pass and _targets_view(x, target, targets_kind, axis) is not None:
+        return out
     if target is not None and targets_kind == "prob":
         out += non_finite_input(target, "probability targets", class_axis=axis, **opts)
         out += probabilities(target, axis, "probability targets", **opts)
     return out
+
+
+def _targets_view(
+    x: np.ndarray, target: object, targets_kind: str | None, axis: int
+) -> np.ndarray | None:
+    """Probability targets as the ``(P, C, S)`` view a pass over ``x`` reads, or ``None``:
+    none, or not viewable so without a copy (their checks are then made before the pass)."""
+    if targets_kind != "prob" or not isinstance(target, np.ndarray):
+        return None
+    if target.shape != np.shape(x) or target.dtype.kind not in "fiu":
+        return None
+    from ._kernel_run import reshaped
+
+    shape = target.shape
+    size = int(np.prod(shape[axis + 1 :], dtype=np.int64))
+    return reshaped(target, (int(np.prod(shape[:axis], dtype=np.int64)), shape[axis], size))
+
+
+class PassChecks:
+    """The input checks of :func:`check_inputs` made by the blocked pass that computes on big
+    ``x`` (:func:`scan_in_pass`), so that the inputs are read once: NaN and ±inf in ``x``,
+    and with ``input_kind="probs"`` its probabilities (values outside [0, 1], rows off 1);
+    for probability targets, the same two checks of the targets. :attr:`scan` goes to the
+    pass as ``scan=`` (``None``: nothing to check); :meth:`messages`, after the pass, are
+    ``check_inputs``' warnings, the same words, figures and order (``check_inputs(...,
+    in_pass=True)`` gives the others, before the pass).
+
+    >>> from xent_cli.blocks import evaluate_blocked
+    >>> q = np.array([[0.5, 0.6], [1.5, -0.5], [np.nan, 1.0]])
+    >>> checks = PassChecks(q, np.array([0, 1, 1]), input_kind="probs")
+    >>> _ = evaluate_blocked(q, [0, 1, 1], input_kind="probs", block_rows=1, scan=checks.scan)
+    >>> checks.messages() == check_inputs(q, [0, 1, 1], input_kind="probs")
+    True
+    """
+
+    def __init__(
+        self,
+        x: np.ndarray,
+        target: np.ndarray | None,
+        *,
+        input_kind: str = "logits",
+        targets_kind: str | None = "index",
+        class_axis: int = 1,
+    ) -> None:
+        from ._kernel_checks import NonFiniteScan, ProbabilityScan
+
+        self.x, self.target, self.input_kind = x, target, input_kind
+        self.axis = axis = normalize_class_axis(np.ndim(x), class_axis)
+        self.finite = NonFiniteScan() if x.dtype.kind == "f" else None
+        self.probs = ProbabilityScan() if input_kind == "probs" else None
+        t3 = _targets_view(x, target, targets_kind, axis)
+        self.t_finite = NonFiniteScan(t3) if t3 is not None and t3.dtype.kind == "f" else None
+        self.t_probs = ProbabilityScan(t3) if t3 is not None else None
+
+    @property
+    def scan(self) -> object | None:
+        """The ``scan=`` of the pass: every check in one, or ``None`` when there is none."""
+        from ._kernel_checks import Scans
+
+        found = [s for s in (self.finite, self.probs, self.t_finite, self.t_probs) if s]
+        return None if not found else found[0] if len(found) == 1 else Scans(*found)
+
+    def messages(self) -> list[str]:
+        """The warnings, once the pass has run (as :func:`check_inputs` orders them)."""
+        x, t, axis = self.x, self.target, self.axis
+        out = []
+        if self.finite is not None:
+            what = input_name(self.input_kind)
+            out += non_finite_after_pass(x, self.finite, what, class_axis=axis)
+        if self.probs is not None:
+            out += _probability_words(self.probs.result(), x, axis, "input probabilities")
+        if self.t_finite is not None:
+            n, flat = self.t_finite.result()
+            out += _non_finite(t, n, flat, "probability targets", axis)
+        if self.t_probs is not None:
+            out += _probability_words(self.t_probs.result(), t, axis, "probability targets")
+        return out
 
 
 def input_name(input_kind: str) -> str:
@@ -254,6 +343,7 @@ def result(res: LossResult) -> list[str]:
 
 
 __all__ = [
+    "PassChecks",
     "check_inputs",
     "input_name",
     "non_finite_after_pass",
