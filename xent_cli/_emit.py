@@ -13,6 +13,7 @@ from typing import Any
 import click
 import numpy as np
 
+from ._errors import InputError
 from .inputs import BadUsageError
 
 __all__ = ["check_export", "emit_array", "export", "report", "show", "view", "write"]
@@ -129,7 +130,8 @@ def emit_array(
         return
     import tempfile
 
-    from .writers import npy_output
+    from ._binary import spool_directory
+    from .writers import npy_output, result_map
 
     def compute(mm: np.ndarray) -> None:
         with progress_bar(f"xent {name}") as progress:
@@ -142,10 +144,18 @@ def emit_array(
         with npy_output(path, shape, dtype) as mm:
             compute(mm)
         return
-    with tempfile.TemporaryDirectory(prefix="xent-") as folder:
-        mm = np.lib.format.open_memmap(
-            os.path.join(folder, "result.npy"), mode="w+", dtype=dtype, shape=shape
-        )
+    directory = spool_directory()  # $TMPDIR as given: never a silent fall-back to /tmp
+    advice = "set TMPDIR to a directory with room, or write the result with -o FILE.npy"
+    try:
+        temporary = tempfile.TemporaryDirectory(prefix="xent-", dir=directory)
+    except OSError as err:
+        reason = err.strerror or str(err)
+        raise InputError(
+            f"cannot make a temporary folder in {directory!r} for the result ({reason}); {advice}"
+        ) from None
+    with temporary as folder:
+        where = f"cannot write the result to a temporary file in {directory!r}"
+        mm = result_map(os.path.join(folder, "result.npy"), shape, dtype, where, advice)
         compute(mm)
         if not write(kw, mm):
             _stream(kw, mm, name, axis, class_names)

@@ -16,6 +16,7 @@ which is synced to disk and replaces the target only once it is complete; on any
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import secrets
@@ -115,10 +116,37 @@ def npy_output(path: str, shape: tuple[int, ...], dtype: npt.DTypeLike) -> Itera
     [[1.5, 1.5], [1.5, 1.5]]
     """
     with _atomic(path) as temp:
-        mm = np.lib.format.open_memmap(temp, mode="w+", dtype=dtype, shape=tuple(shape))
+        mm = result_map(temp, shape, dtype, f"cannot write {path!r}")
         yield mm
         mm.flush()
         del mm
+
+
+def result_map(
+    path: str, shape: tuple[int, ...], dtype: npt.DTypeLike, what: str, advice: str = ""
+) -> np.memmap:
+    """A new ``.npy`` at ``path`` opened as a writable memory map, its disk space reserved.
+
+    A memory map of a sparse file learns that the disk is full only when a page is first
+    written, and then the process dies of SIGBUS; the blocks are allocated here instead
+    (``posix_fallocate``), so a full disk is an :class:`InputError` (``what: reason``, then
+    ``; advice``) before any work. File systems that cannot reserve space are used as they are.
+    """
+    mm = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=tuple(shape))
+    reserve = getattr(os, "posix_fallocate", None)
+    if reserve is None:  # pragma: no cover - not on Linux
+        return mm
+    fd = os.open(path, os.O_RDWR)
+    try:
+        reserve(fd, 0, os.fstat(fd).st_size)
+    except OSError as err:
+        if err.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            del mm
+            tail = f"; {advice}" if advice else ""
+            raise InputError(f"{what}: {_reason(err)}{tail}") from None
+    finally:
+        os.close(fd)
+    return mm
 
 
 #: About how many values (numbers and nested lists) are turned into text at a time: the JSON
