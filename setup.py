@@ -1,7 +1,8 @@
 """Builds the optional compiled helper ``xent_cli._ck`` (everything else is in pyproject.toml).
 
 ``optional=True``: without a C compiler the install still succeeds and xent uses NumPy for
-those two loops, with bit-identical results (see xent_cli/_ck.c).
+those loops (transposing copy, column sums, target gather, float16 conversion), with
+bit-identical results (see xent_cli/_ck.c).
 """
 
 from setuptools import Extension, setup

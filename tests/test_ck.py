@@ -72,7 +72,7 @@ def test_bad_arguments_raise_instead_of_reading_out_of_bounds():
     a = np.empty((3, 4), np.float32)
     with pytest.raises(ValueError, match="contiguous"):
         ck.transpose(x.T, a.T)  # not C-contiguous
-    with pytest.raises(TypeError, match="float32/float64"):
+    with pytest.raises(TypeError, match="float16/32/64"):
         ck.transpose(x.astype(np.int32), a)
     with pytest.raises(ValueError, match="transpose"):
         ck.transpose(x, np.empty((4, 3), np.float32))  # not the transpose's shape
@@ -92,6 +92,14 @@ def test_bad_arguments_raise_instead_of_reading_out_of_bounds():
         ck.take_cols(a, np.array([0, 1, 3, 0]), np.empty(4, np.float32))
     with pytest.raises(IndexError, match="class -1 of sample 0"):
         ck.take_cols(a, np.array([-1, 1, 2, 0]), np.empty(4, np.float32))
+    with pytest.raises(ValueError, match="overlapping"):
+        ck.transpose(a.reshape(4, 3), a)  # the same memory: refused, not garbage
+    same = np.zeros((1, 4))
+    with pytest.raises(ValueError, match="apart"):
+        ck.col_sums(same, same[0])
+    big_endian = np.zeros((4, 3), ">f4")
+    with pytest.raises(TypeError, match="byte order"):
+        ck.transpose(big_endian, a)
     with pytest.raises(ValueError, match="int64"):
         ck.take_cols(a, np.array([0, 1, 2, 0], np.int32), np.empty(4, np.float32))
 

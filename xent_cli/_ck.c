@@ -33,7 +33,8 @@
 static inline float
 half_to_float(uint16_t h)
 {
-    int32_t v = h, sign = (v & 0x8000) << 16, mag = v & 0x7fff, bits = mag << 13, normal;
+    int32_t v = h, mag = v & 0x7fff, bits = mag << 13, normal;
+    int32_t sign = (int32_t)((uint32_t)(v & 0x8000) << 16);
     float f;
     memcpy(&f, &bits, sizeof f);
     f *= 0x1p112f; /* exact: the result is a normal float32, or zero */
@@ -98,17 +99,42 @@ COL_SUMS(double)
 TAKE_COLS(float)
 TAKE_COLS(double)
 
+/* The format without a byte-order prefix that means this machine's order, or NULL for
+ * another order ('<' is native only on little-endian machines, '>' and '!' only on big). */
+static const char *
+native_format(const char *f)
+{
+    if (f == NULL) return "B";
+    if (f[0] == '@' || f[0] == '=') return f + 1;
+#if PY_BIG_ENDIAN
+    if (f[0] == '>' || f[0] == '!') return f + 1;
+    if (f[0] == '<') return NULL;
+#else
+    if (f[0] == '<') return f + 1;
+    if (f[0] == '>' || f[0] == '!') return NULL;
+#endif
+    return f;
+}
+
+/* Whether two buffers share any byte (the loops assume they do not: restrict). */
+static int
+overlap(const Py_buffer *a, const Py_buffer *b)
+{
+    const char *a0 = a->buf, *b0 = b->buf;
+    return a->len > 0 && b->len > 0 && a0 < b0 + b->len && b0 < a0 + a->len;
+}
+
 /* A C-contiguous 2-D buffer of float32 or float64 (writable if asked); 0 on success. */
 static int
 get_matrix_of(PyObject *obj, Py_buffer *view, int writable, const char *name, int half)
 {
     int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(obj, view, flags) < 0) return -1;
-    const char *f = view->format ? view->format : "B";
-    if (f[0] == '<' || f[0] == '=' || f[0] == '@') f++;
-    int ok = strcmp(f, "f") == 0 || strcmp(f, "d") == 0 || (half && strcmp(f, "e") == 0);
+    const char *f = native_format(view->format);
+    int ok = f && (strcmp(f, "f") == 0 || strcmp(f, "d") == 0 || (half && strcmp(f, "e") == 0));
     if (view->ndim < 1 || view->ndim > 2 || !ok) {
-        PyErr_Format(PyExc_TypeError, "%s: expected a 1-D or 2-D float32/float64 array", name);
+        PyErr_Format(PyExc_TypeError, "%s: expected a 1-D or 2-D array of %s in this machine's "
+                     "byte order", name, half ? "float16/32/64" : "float32/float64");
         PyBuffer_Release(view);
         return -1;
     }
@@ -141,9 +167,9 @@ ck_transpose(PyObject *self, PyObject *args)
     }
     Py_ssize_t rows = dim(&src, 0), n_cls = dim(&src, 1);
     int types_ok = src.itemsize == dst.itemsize || (src.itemsize == 2 && dst.itemsize == 4);
-    if (!types_ok || dim(&dst, 0) != n_cls || dim(&dst, 1) != rows) {
+    if (!types_ok || dim(&dst, 0) != n_cls || dim(&dst, 1) != rows || overlap(&src, &dst)) {
         PyErr_SetString(PyExc_ValueError, "transpose: dst must be src's transpose, of src's "
-                                          "type (float16: float32)");
+                                          "type (float16: float32), not overlapping it");
         PyBuffer_Release(&src);
         PyBuffer_Release(&dst);
         return NULL;
@@ -177,8 +203,10 @@ ck_col_sums(PyObject *self, PyObject *args)
         return NULL;
     }
     Py_ssize_t n_cls = dim(&a, 0), rows = dim(&a, 1);
-    if (out.itemsize != 8 || out.ndim != 1 || out.shape[0] != rows || n_cls < 1) {
-        PyErr_SetString(PyExc_ValueError, "col_sums: out must be float64 of a's row length");
+    if (out.itemsize != 8 || out.ndim != 1 || out.shape[0] != rows || n_cls < 1
+        || overlap(&a, &out)) {
+        PyErr_SetString(PyExc_ValueError, "col_sums: out must be float64 of a's row length, "
+                                          "apart from a");
         PyBuffer_Release(&a);
         PyBuffer_Release(&out);
         return NULL;
@@ -215,13 +243,12 @@ ck_take_cols(PyObject *self, PyObject *args)
         return NULL;
     }
     Py_ssize_t n_cls = dim(&a, 0), rows = dim(&a, 1), bad = -1;
-    const char *yf = y.format ? y.format : "B";
-    if (yf[0] == '<' || yf[0] == '=' || yf[0] == '@') yf++;
-    int y_ok = y.itemsize == 8 && (strcmp(yf, "q") == 0 || strcmp(yf, "l") == 0);
+    const char *yf = native_format(y.format);
+    int y_ok = yf && y.itemsize == 8 && (strcmp(yf, "q") == 0 || strcmp(yf, "l") == 0);
     if (!y_ok || y.ndim != 1 || y.shape[0] != rows || out.ndim != 1 || out.shape[0] != rows
-        || out.itemsize != a.itemsize) {
+        || out.itemsize != a.itemsize || overlap(&a, &out) || overlap(&y, &out)) {
         PyErr_SetString(PyExc_ValueError, "take_cols: y must be int64 and out of a's type, "
-                                          "both of a's row length");
+                                          "both of a's row length, out apart from both");
         bad = -2;
     }
     else {
@@ -260,12 +287,12 @@ ck_halves(PyObject *self, PyObject *args)
         PyBuffer_Release(&src);
         return NULL;
     }
-    const char *sf = src.format ? src.format : "B", *df = dst.format ? dst.format : "B";
-    if (sf[0] == '<' || sf[0] == '=' || sf[0] == '@') sf++;
-    if (df[0] == '<' || df[0] == '=' || df[0] == '@') df++;
+    const char *sf = native_format(src.format), *df = native_format(dst.format);
     Py_ssize_t n = src.len / 2;
-    if (strcmp(sf, "e") != 0 || strcmp(df, "f") != 0 || dst.len != 4 * n) {
-        PyErr_SetString(PyExc_ValueError, "halves: src must be float16 and dst float32 of its size");
+    if (!sf || !df || strcmp(sf, "e") != 0 || strcmp(df, "f") != 0 || dst.len != 4 * n
+        || overlap(&src, &dst)) {
+        PyErr_SetString(PyExc_ValueError, "halves: src must be float16 and dst float32 of its "
+                                          "size, in this machine's byte order, not overlapping");
         PyBuffer_Release(&src);
         PyBuffer_Release(&dst);
         return NULL;

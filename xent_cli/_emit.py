@@ -110,7 +110,7 @@ def emit_array(
     is printed or ``-o`` is written: the warnings found by the pass, or under ``--strict``
     their error, which then leaves an existing ``-o`` file as it was.
     """
-    from .blocks import progress_bar
+    from ._progress import progress_bar
     from .core import _BLOCKED_BYTES
 
     opts = view(kw)

@@ -6,8 +6,9 @@ the class axis become element-wise operations between C contiguous vectors). Eve
 here writes into buffers it is given (``out=``), accumulates sums in float64, and follows
 :mod:`xent_cli.core` operation for operation so that blocked and simple results agree.
 Callers set ``np.errstate`` (NaN and infinity are results here, as in torch). NumPy, and
-the optional compiled helper :mod:`xent_cli._ck` for the transposing copy and the column sums
-of the ``col`` layout when it was built (bit-identical to the NumPy loops it replaces).
+the optional compiled helper :mod:`xent_cli._ck` when it was built: the transposing copy,
+the column sums and the target gather of the ``col`` layout, and the float16 conversion
+(bit-identical to the NumPy loops it replaces).
 """
 
 from __future__ import annotations

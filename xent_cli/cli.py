@@ -236,7 +236,8 @@ def compute(**kw: Any) -> None:
     asked = _insight_options(kw, data)
     extra = None
     if _big(data.logits):  # a progress bar on stderr (a terminal only) for long runs
-        from .blocks import evaluate_blocked, progress_bar
+        from ._progress import progress_bar
+        from .blocks import evaluate_blocked
 
         with progress_bar("xent compute") as progress:
             if asked is None:
@@ -377,7 +378,3 @@ def softmax(**kw: Any) -> None:
     dtype = compute_dtype(x.dtype, kw["dtype"])
     emit.emit_array(kw, x.shape, dtype, fill, name, axis, loaded.class_names, after)
 
-
-def main() -> None:
-    """Entry point for ``python -m xent_cli``."""
-    cli(prog_name="xent")

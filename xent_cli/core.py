@@ -45,7 +45,8 @@ def compute_dtype(input_dtype: np.dtype, dtype: str | None = None) -> np.dtype:
     """
     if dtype in (None, "auto"):
         kind = np.dtype(input_dtype)
-        return np.dtype(np.float32) if kind in (np.float16, np.float32) else np.dtype(np.float64)
+        small = kind.kind == "f" and kind.itemsize <= 4  # either byte order
+        return np.dtype(np.float32) if small else np.dtype(np.float64)
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of auto, float64, float32; got {dtype!r}")
     return np.dtype(dtype)
