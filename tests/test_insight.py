@@ -414,13 +414,18 @@ def test_in_order_buffer_stays_small_while_a_block_is_late() -> None:
             if i is None:
                 return
             order.put(i, i + 1, i)
-            high[0] = max(high[0], order.waiting)
+            with lock:
+                high[0] = max(high[0], order.waiting)
 
     pool = [threading.Thread(target=racer) for _ in range(3)]
     for th in pool:
         th.start()
-    time.sleep(0.3)
-    assert order.waiting <= 4 + 3 and folded == []
+    deadline = time.monotonic() + 10.0  # the racers fill the buffer: wait for it, not a guess
+    while order.waiting < 4 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert order.waiting >= 4  # they did race ahead...
+    time.sleep(0.05)
+    assert order.waiting <= 4 + 3 and folded == []  # ...and then paused
     order.put(0, 1, 0)
     for th in pool:
         th.join()
