@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._errors import plural
 from .core import LossResult, _big
 from .targets import normalize_class_axis
 
@@ -85,13 +86,7 @@ def non_finite_input(
 
         return _non_finite(x, *non_finite_stats(x, threads=threads), what, class_axis)
     bad = ~np.isfinite(x)
-    n = int(np.count_nonzero(bad))
-    if not n:
-        return []
-    first = _first(bad)
-    s = "" if n == 1 else "s"
-    where = _place(first, class_axis)
-    return [f"{what} hold {n} non-finite value{s} (first at {where}: {x[first]})"]
+    return _non_finite(x, int(np.count_nonzero(bad)), int(np.argmax(bad)), what, class_axis)
 
 
 def _non_finite(x: np.ndarray, n: int, flat: int, what: str, class_axis: int) -> list[str]:
@@ -99,9 +94,8 @@ def _non_finite(x: np.ndarray, n: int, flat: int, what: str, class_axis: int) ->
     if not n:
         return []
     first = tuple(int(i) for i in np.unravel_index(flat, np.shape(x)))
-    s = "" if n == 1 else "s"
     where = _place(first, class_axis)
-    return [f"{what} hold {n} non-finite value{s} (first at {where}: {x[first]})"]
+    return [f"{what} hold {plural(n, 'non-finite value')} (first at {where}: {x[first]})"]
 
 
 def scan_in_pass(x: object) -> bool:
@@ -207,21 +201,19 @@ def check_inputs(
     class_axis: int = 1,
     threads: int | None = None,
     blocked: bool | None = None,
-    non_finite: bool = True,
     in_pass: bool = False,
 ) -> list[str]:
     """Every input warning: non-finite logits, bad probabilities (input or targets).
 
     Big or memory-mapped arrays are checked block by block, in bounded memory, on
-    ``threads`` threads (``blocked=None``: decided by size). ``non_finite=False`` leaves out
-    the non-finite check of ``x``, for a caller whose loss pass scans ``x`` itself
-    (:func:`scan_in_pass`, :func:`non_finite_after_pass`); ``in_pass=True`` leaves out every
-    check a :class:`PassChecks` makes in the pass instead (its :meth:`~PassChecks.messages`).
+    ``threads`` threads (``blocked=None``: decided by size). ``in_pass=True`` leaves out every
+    check a :class:`PassChecks` makes in the pass instead (its :meth:`~PassChecks.messages`),
+    for a caller whose pass reads big ``x`` (:func:`scan_in_pass`).
     """
     axis = normalize_class_axis(np.ndim(x), class_axis)
     opts = {"threads": threads, "blocked": blocked}
     out = []
-    if non_finite and not in_pass:
+    if not in_pass:
         out += non_finite_input(x, input_name(input_kind), class_axis=axis, **opts)
     if input_kind == "probs" and not in_pass:
         out += probabilities(x, axis, "input probabilities", **opts)
