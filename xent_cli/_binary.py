@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import numpy as np
 
 from . import _memory
-from ._errors import InputError
+from ._errors import InputError, os_reason
 from ._jsonin import class_name
 from ._text import Parsed
 
@@ -228,12 +228,6 @@ def spool_directory() -> str:
     return tempfile.gettempdir()
 
 
-def _reason(err: OSError) -> str:
-    if isinstance(err, PermissionError):
-        return "permission denied"
-    return err.strerror or str(err)
-
-
 def _declared_header_end(head: bytes) -> int | None:
     """Where the header of a ``.npy`` starting with ``head`` claims to end (None if unknown)."""
     major = head[len(NPY_MAGIC)] if len(head) > len(NPY_MAGIC) else None
@@ -287,7 +281,7 @@ def _open_spool(directory: str, size: int, source: str) -> BinaryIO:
     try:
         return tempfile.TemporaryFile(prefix="xent-stdin-", suffix=".npy", dir=directory)
     except OSError as err:
-        raise InputError(f"{source}: cannot create {where} ({_reason(err)}); {_ADVICE}") from None
+        raise InputError(f"{source}: cannot create {where} ({os_reason(err)}); {_ADVICE}") from None
 
 
 def _copy(
@@ -389,7 +383,8 @@ def load_npy_stream(head: bytes, stream: BinaryIO, source: str, role: str) -> np
 
     def fail(err: OSError) -> InputError:
         return InputError(
-            f"{source}: cannot write a temporary file in {directory!r} ({_reason(err)}); {_ADVICE}"
+            f"{source}: cannot write a temporary file in {directory!r} "
+            f"({os_reason(err)}); {_ADVICE}"
         )
 
     with _open_spool(directory, expected, source) as spool:

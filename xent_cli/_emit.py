@@ -13,7 +13,7 @@ from typing import Any
 import click
 import numpy as np
 
-from ._errors import InputError
+from ._errors import InputError, os_reason
 from .inputs import BadUsageError
 
 __all__ = ["check_export", "emit_array", "export", "report", "show", "view", "write"]
@@ -35,11 +35,7 @@ def show(kw: dict[str, Any], produce: Callable[[str], Any]) -> None:
     fmt = resolve_format(kw["fmt"], kw["as_json"], sys.stdout.isatty())
     shown, had_non_finite = produce(fmt)
     if had_non_finite:
-        report(
-            ["JSON has no NaN or Infinity: non-finite numbers are written as null"],
-            strict=kw["strict"],
-            quiet=kw["quiet"],
-        )
+        _report_nulls(kw)
     if isinstance(shown, str):
         click.echo(shown)
         return
@@ -149,9 +145,9 @@ def emit_array(
     try:
         temporary = tempfile.TemporaryDirectory(prefix="xent-", dir=directory)
     except OSError as err:
-        reason = err.strerror or str(err)
         raise InputError(
-            f"cannot make a temporary folder in {directory!r} for the result ({reason}); {advice}"
+            f"cannot make a temporary folder in {directory!r} for the result "
+            f"({os_reason(err)}); {advice}"
         ) from None
     with temporary as folder:
         where = f"cannot write the result to a temporary file in {directory!r}"
@@ -175,8 +171,13 @@ def _stream(kw: dict[str, Any], arr: Any, name: str, axis: int, class_names: Any
         else:
             show(kw, lambda _fmt, piece=piece: (piece, False))
     if had_non_finite:
-        report(
-            ["JSON has no NaN or Infinity: non-finite numbers are written as null"],
-            strict=kw["strict"],
-            quiet=kw["quiet"],
-        )
+        _report_nulls(kw)
+
+
+def _report_nulls(kw: dict[str, Any]) -> None:
+    """The warning (``--strict``: the error) for JSON output that had NaN or infinities."""
+    report(
+        ["JSON has no NaN or Infinity: non-finite numbers are written as null"],
+        strict=kw["strict"],
+        quiet=kw["quiet"],
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["InputError", "plural"]
+__all__ = ["InputError", "os_reason", "plural"]
 
 
 class InputError(ValueError):
@@ -24,3 +24,14 @@ def plural(count: int, word: str) -> str:
     ('1 value', '3 values')
     """
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def os_reason(err: OSError) -> str:
+    """Why an operating-system call failed, for a one-line message.
+
+    >>> os_reason(PermissionError(13, "Permission denied")), os_reason(OSError(28, "No space"))
+    ('permission denied', 'No space')
+    """
+    if isinstance(err, PermissionError):
+        return "permission denied"
+    return err.strerror or str(err)

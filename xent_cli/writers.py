@@ -27,18 +27,12 @@ from typing import BinaryIO
 import numpy as np
 import numpy.typing as npt
 
-from ._errors import InputError
+from ._errors import InputError, os_reason
 
 __all__ = ["OUTPUT_EXTENSIONS", "npy_output", "write_array"]
 
 #: The output formats, by file extension.
 OUTPUT_EXTENSIONS = (".npy", ".csv", ".txt", ".json")
-
-
-def _reason(err: OSError) -> str:
-    if isinstance(err, PermissionError):
-        return "permission denied"
-    return err.strerror or str(err)
 
 
 def _create_temp(path: str, created: list[str]) -> None:
@@ -60,7 +54,7 @@ def _create_temp(path: str, created: list[str]) -> None:
             created.pop()  # someone else's file: never remove it
         except OSError as err:
             created.pop()
-            raise InputError(f"cannot write {path!r}: {_reason(err)}") from None
+            raise InputError(f"cannot write {path!r}: {os_reason(err)}") from None
     raise InputError(f"cannot write {path!r}: no free temporary file name in {directory!r}")
 
 
@@ -88,7 +82,7 @@ def _atomic(path: str) -> Iterator[str]:
         os.replace(temp, path)
         done = True
     except OSError as err:
-        raise InputError(f"cannot write {path!r}: {_reason(err)}") from None
+        raise InputError(f"cannot write {path!r}: {os_reason(err)}") from None
     finally:
         if not done:
             for name in created:
@@ -143,7 +137,7 @@ def result_map(
         if err.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
             del mm
             tail = f"; {advice}" if advice else ""
-            raise InputError(f"{what}: {_reason(err)}{tail}") from None
+            raise InputError(f"{what}: {os_reason(err)}{tail}") from None
     finally:
         os.close(fd)
     return mm
