@@ -27,8 +27,8 @@ from typing import BinaryIO
 import numpy as np
 import pytest
 
-from xent_cli import _binary
-from xent_cli._binary import SPOOL_BYTES
+from xent_cli import _npy_stream
+from xent_cli._npy_stream import SPOOL_BYTES
 from xent_cli.readers import InputError, load
 
 LINUX = sys.platform.startswith("linux")
@@ -236,7 +236,7 @@ def test_too_little_room_is_known_before_copying(
     class Stats:
         f_bavail, f_frsize = 1_000, 4096
 
-    monkeypatch.setattr(_binary.os, "statvfs", lambda path: Stats())
+    monkeypatch.setattr(_npy_stream.os, "statvfs", lambda path: Stats())
     stream = io.BytesIO(npy_bytes(np.ones(3 * SPOOL_BYTES, dtype=np.float32)))
     assert error(stream) == (
         f"<stdin>: the .npy data (50.3 MB) goes to a temporary file in {str(spool_dir)!r} to be "

@@ -1,9 +1,9 @@
 """``.npy`` and ``.npz`` input -> numpy arrays, never unpickling anything.
 
 Private helper of :mod:`xent_cli.readers`. A ``.npy`` file on disk is memory-mapped (big files
-are not read into memory); a big one from a pipe is copied, a chunk at a time, to a temporary
-file that is memory-mapped in turn (:func:`load_npy_stream`); a small one, or one inside an
-``.npz``, is read from bytes.
+are not read into memory); a small one from a pipe, or one inside an ``.npz``, is read from
+bytes. A big one from standard input is :mod:`xent_cli._npy_stream`'s (which uses the header
+checks here); its names are imported here for :mod:`xent_cli.readers` and :mod:`xent_cli._emit`.
 """
 
 from __future__ import annotations
@@ -11,16 +11,13 @@ from __future__ import annotations
 import io
 import math
 import os
-import stat
-import struct
 import warnings
-from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
 from . import _memory
-from ._errors import InputError, os_reason
+from ._errors import InputError
 from ._jsonin import class_name
 from ._text import Parsed
 
@@ -31,12 +28,9 @@ if TYPE_CHECKING:
 __all__ = [
     "NPY_MAGIC",
     "NPZ_MAGICS",
-    "SPOOL_BYTES",
     "load_npy_bytes",
     "load_npy_path",
-    "load_npy_stream",
     "load_npz",
-    "spool_directory",
 ]
 
 NPY_MAGIC = b"\x93NUMPY"
@@ -45,14 +39,6 @@ NPZ_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip with members, an empty zip
 #: member that claims more is a lie or a zip bomb (sparse one-hot arrays reach about 750:1).
 MAX_RATIO = 1100
 
-#: A ``.npy`` stream longer than this is copied to a temporary file and memory-mapped rather
-#: than held in memory: the size from which the kernel works in blocks (``core._BLOCKED_BYTES``).
-SPOOL_BYTES = 4 << 20
-#: Bytes copied from a stream to the temporary file at a time (one reused buffer).
-_COPY_CHUNK = 1 << 20
-#: numpy refuses a ``.npy`` header longer than this (``max_header_size``).
-_MAX_HEADER = 10000
-_ADVICE = "set TMPDIR to a directory with room, or give the .npy file by its path"
 
 def _zip_errors() -> tuple[type[BaseException], ...]:
     """What a damaged ``.npz`` can raise (zipfile and its codecs load only for an ``.npz``)."""
@@ -208,197 +194,6 @@ def load_npy_path(path: str, source: str, role: str) -> np.ndarray:
         raise InputError(f"{source}: cannot read the file ({err.strerror or err})") from None
     except (ValueError, TypeError, EOFError) as err:
         raise InputError(f"{source}: damaged .npy file ({_one_line(err)})") from None
-    return _finish(array, source)
-
-
-def spool_directory() -> str:
-    """Where a big ``.npy`` from a pipe is copied: ``$TMPDIR`` (then ``$TEMP``, ``$TMP``) when
-    set, else :func:`tempfile.gettempdir`.
-
-    A directory named in the environment is used as it is, never silently replaced by
-    another: it is where the user wants the room taken (``/tmp`` may be a small ``tmpfs``,
-    which is memory).
-    """
-    for name in ("TMPDIR", "TEMP", "TMP"):
-        value = os.environ.get(name)
-        if value:
-            return value
-    import tempfile
-
-    return tempfile.gettempdir()
-
-
-def _declared_header_end(head: bytes) -> int | None:
-    """Where the header of a ``.npy`` starting with ``head`` claims to end (None if unknown)."""
-    major = head[len(NPY_MAGIC)] if len(head) > len(NPY_MAGIC) else None
-    if major == 1 and len(head) >= 10:
-        return 10 + struct.unpack("<H", head[8:10])[0]
-    if major in (2, 3) and len(head) >= 12:
-        return 12 + struct.unpack("<I", head[8:12])[0]
-    return None
-
-
-def _read_into(stream: BinaryIO, view: memoryview) -> int:
-    """Fill ``view`` from ``stream`` as far as it goes: the byte count (short only at EOF).
-
-    ``readinto1`` (one system call at a time, back in Python between them) where the stream
-    has it: a buffered ``readinto`` loops in C until the view is full, so a Ctrl-C arriving
-    between two of its reads would wait for the writer's next bytes to be noticed.
-    """
-    done = 0
-    readinto = getattr(stream, "readinto1", None) or getattr(stream, "readinto", None)
-    while done < len(view):
-        if readinto is not None:
-            count = readinto(view[done:])
-        else:  # a stream without readinto (a text stream handed in by a caller)
-            chunk = stream.read(len(view) - done)
-            if isinstance(chunk, str):
-                chunk = chunk.encode("utf-8", "surrogateescape")
-            count = len(chunk)
-            view[done : done + count] = chunk
-        if not count:
-            break
-        done += count
-    return done
-
-
-def _open_spool(directory: str, size: int, source: str) -> BinaryIO:
-    """A new temporary file in ``directory`` for ``size`` bytes, nameless once open."""
-    import tempfile
-
-    where = f"a temporary file in {directory!r}"
-    try:
-        stats = os.statvfs(directory)
-        room = stats.f_bavail * stats.f_frsize
-    except (OSError, AttributeError):  # no such directory (reported below), or not POSIX
-        room = None
-    if room is not None and room < size:
-        show = _memory.human_size
-        raise InputError(
-            f"{source}: the .npy data ({show(size)}) goes to {where} to be read in blocks, "
-            f"but that file system has only {show(room)} free; {_ADVICE}"
-        )
-    try:
-        return tempfile.TemporaryFile(prefix="xent-stdin-", suffix=".npy", dir=directory)
-    except OSError as err:
-        raise InputError(f"{source}: cannot create {where} ({os_reason(err)}); {_ADVICE}") from None
-
-
-def _copy(
-    head: bytes | memoryview, stream: BinaryIO, spool: BinaryIO, size: int, fail: Callable
-) -> int:
-    """Write ``head`` and then up to ``size`` bytes in all from ``stream`` to ``spool``, a chunk
-    at a time through one reused buffer: the count written (less than ``size`` at EOF).
-    ``fail(err)`` makes the error to raise for an ``OSError`` writing ``spool``."""
-    buffer = memoryview(bytearray(min(_COPY_CHUNK, max(size - len(head), 1))))
-    piece, copied = memoryview(head), 0
-    while True:
-        try:
-            spool.write(piece)
-        except OSError as err:
-            raise fail(err) from None
-        copied += len(piece)
-        if copied >= size:
-            return copied
-        count = _read_into(stream, buffer[: min(len(buffer), size - copied)])
-        if not count:
-            return copied
-        piece = buffer[:count]
-
-
-def _file_position(stream: BinaryIO, consumed: int) -> int | None:
-    """Where in its file a stream started, ``consumed`` bytes ago, if it reads a regular
-    file (standard input redirected from one); None for a pipe, a device or no file."""
-    try:
-        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-            return None
-        return stream.tell() - consumed
-    except (OSError, AttributeError, ValueError):  # no fileno (BytesIO), not seekable
-        return None
-
-
-def _map_in_place(
-    stream: BinaryIO,
-    offset: int,
-    shape: tuple,
-    fortran: bool,
-    dtype: np.dtype,
-    source: str,
-    role: str,
-) -> np.ndarray:
-    """A read-only memory map of the data of a ``.npy`` at ``offset`` in the file ``stream``
-    reads, checked against the file's size first."""
-    try:
-        size = os.fstat(stream.fileno()).st_size
-    except OSError as err:
-        raise InputError(f"{source}: cannot read ({err.strerror or err})") from None
-    _check(shape, dtype, size - offset, source, role)
-    try:
-        array = np.memmap(
-            stream,
-            dtype=dtype,
-            mode="r",
-            offset=offset,
-            shape=tuple(shape),
-            order="F" if fortran else "C",
-        )
-    except OSError as err:
-        raise InputError(f"{source}: cannot read ({err.strerror or err})") from None
-    except (ValueError, TypeError) as err:
-        raise InputError(f"{source}: damaged .npy file ({_one_line(err)})") from None
-    return _finish(array, source)
-
-
-def load_npy_stream(head: bytes, stream: BinaryIO, source: str, role: str) -> np.ndarray:
-    """Load a big ``.npy`` from standard input in bounded memory, never unpickling.
-
-    ``head`` holds the first bytes of the stream (the header and more); ``stream`` the rest.
-    The header is checked first, as for a file (an absurd shape allocates nothing). When the
-    stream reads a regular file (``xent compute - y.npy < x.npy``) the data is memory-mapped
-    where it is. From a pipe, it is copied a chunk at a time (one reused 1 MiB buffer) to a
-    temporary file in :func:`spool_directory`, and the result is a read-only
-    :class:`numpy.memmap` of that file. The file has no name once it is open (POSIX:
-    ``O_TMPFILE``, or unlinked at once), so nothing is left behind whatever happens, Ctrl-C and
-    ``kill -9`` included; its space is freed with the map. Bytes after the data are not read.
-
-    Raises :class:`InputError` for a bad header, a stream shorter than the header promises
-    (``truncated file``, as for a file), or a temporary file that cannot be created or
-    written (naming the directory); an error reading ``stream`` is an ``OSError``.
-    """
-    end = _declared_header_end(head)
-    if end is not None and end > len(head):  # a header of megabytes: numpy refuses it anyway
-        raise InputError(
-            f"{source}: damaged .npy header (longer than the {_MAX_HEADER} bytes numpy reads "
-            "safely)"
-        )
-    shape, fortran, dtype, offset = _header(io.BytesIO(head), source)
-    expected = math.prod(shape) * dtype.itemsize
-    _check(shape, dtype, expected, source, role)  # all but the length, known only at the end
-    if offset + expected <= len(head):
-        return load_npy_bytes(head, source, role)
-    start = _file_position(stream, len(head))
-    if start is not None:  # standard input is a file (``< big.npy``): map it where it is
-        return _map_in_place(stream, start + offset, shape, fortran, dtype, source, role)
-    directory = spool_directory()
-
-    def fail(err: OSError) -> InputError:
-        return InputError(
-            f"{source}: cannot write a temporary file in {directory!r} "
-            f"({os_reason(err)}); {_ADVICE}"
-        )
-
-    with _open_spool(directory, expected, source) as spool:
-        copied = _copy(memoryview(head)[offset : offset + expected], stream, spool, expected, fail)
-        _check(shape, dtype, copied, source, role)  # a short stream: "truncated file"
-        try:
-            spool.flush()
-            array = np.memmap(
-                spool, dtype=dtype, mode="r", shape=tuple(shape), order="F" if fortran else "C"
-            )
-        except OSError as err:
-            raise fail(err) from None
-        except (ValueError, TypeError) as err:
-            raise InputError(f"{source}: damaged .npy file ({_one_line(err)})") from None
     return _finish(array, source)
 
 

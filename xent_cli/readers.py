@@ -26,18 +26,11 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ._binary import (
-    NPY_MAGIC,
-    NPZ_MAGICS,
-    SPOOL_BYTES,
-    load_npy_bytes,
-    load_npy_path,
-    load_npy_stream,
-    load_npz,
-)
+from ._binary import NPY_MAGIC, NPZ_MAGICS, load_npy_bytes, load_npy_path, load_npz
 from ._errors import InputError
 from ._jsonin import class_name, parse_json
 from ._memory import check_memory, json_need, read_bounded, text_need
+from ._npy_stream import SPOOL_BYTES, load_npy_stream
 from ._text import is_number, looks_like_path, parse_literal, parse_text, refuse_binary
 
 __all__ = ["FORMATS", "InputError", "Loaded", "load", "load_list", "sniff_format"]
@@ -145,8 +138,8 @@ def _read_stream(
     stream: BinaryIO, source: str, role: str, input_format: str, head: bytes = b""
 ) -> np.ndarray | bytes:
     """A pipe or a device (``head``: what was read of it already): a ``.npy`` longer than
-    :data:`~xent_cli._binary.SPOOL_BYTES` is copied to a temporary file and memory-mapped (see
-    :func:`xent_cli._binary.load_npy_stream`), the array returned; anything else is read into
+    :data:`~xent_cli._npy_stream.SPOOL_BYTES` is copied to a temporary file and memory-mapped (see
+    :func:`xent_cli._npy_stream.load_npy_stream`), the array returned; anything else is read into
     memory, if it fits, and its bytes returned. An error reading is an ``OSError``."""
     head += _read_head(stream, SPOOL_BYTES + 1 - len(head))
     if len(head) <= SPOOL_BYTES:
