@@ -47,12 +47,14 @@ def show(kw: dict[str, Any], produce: Callable[[str], Any]) -> None:
 
 
 def write(kw: dict[str, Any], array: Any) -> bool:
-    """Write ``array`` to ``-o FILE`` when given (nothing then goes to stdout)."""
+    """Write ``array`` to ``-o FILE`` when given (nothing then goes to stdout). A ``.json``
+    file that got ``null`` for NaN or infinities gets the same warning (``--strict``: error,
+    the file left as it was) as JSON on stdout."""
     if not kw.get("output"):
         return False
     from .writers import write_array
 
-    write_array(kw["output"], array)
+    write_array(kw["output"], array, on_null=lambda: _report_nulls(kw))
     return True
 
 
@@ -102,6 +104,7 @@ def emit_array(
     Small results are held in memory. A big one (over the blocked-path size) is computed
     block by block into a memory map: straight into ``-o FILE.npy``, or into a temporary
     file that is then written or printed a chunk of rows at a time, so memory stays bounded.
+    A result ``-o`` cannot hold (3-D into ``.csv``) fails before ``fill`` is called.
     ``after()`` runs once the result is computed (the progress bar gone) and before any of it
     is printed or ``-o`` is written: the warnings found by the pass, or under ``--strict``
     their error, which then leaves an existing ``-o`` file as it was.
@@ -109,6 +112,10 @@ def emit_array(
     from ._progress import progress_bar
     from .core import _BLOCKED_BYTES
 
+    if kw.get("output"):  # a shape -o cannot hold: fail now, not after the pass
+        from .output import check_array_ndim
+
+        check_array_ndim(kw["output"], len(shape))
     opts = view(kw)
     if int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize <= _BLOCKED_BYTES:
         arr = fill(None, None)
@@ -126,7 +133,7 @@ def emit_array(
         return
     import tempfile
 
-    from ._binary import spool_directory
+    from ._npy_stream import spool_directory
     from .writers import npy_output, result_map
 
     def compute(mm: np.ndarray) -> None:

@@ -135,8 +135,12 @@ def _after_pass(kw: dict[str, Any], checks: Any) -> None:
         emit.report(checks.messages(), strict=kw["strict"], quiet=kw["quiet"])
 
 
-def _loss_call(kw: dict[str, Any]) -> tuple[Any, dict[str, Any], Any]:
+def _loss_call(kw: dict[str, Any], per_sample: bool = False) -> tuple[Any, dict[str, Any], Any]:
     """Read the inputs of a loss command and build the core's keyword arguments.
+
+    An ``-o`` file is checked before the inputs are read, and once they are, that it can
+    hold the result: the logits' shape (``grad``), or without the class axis
+    (``per_sample``: ``compute --reduction none``).
 
     Also the checks (:func:`_input_checks`; their :func:`_scan` is the blocked passes'
     ``scan=``) that big logits make while the loss pass reads them, or ``None``: small
@@ -163,6 +167,11 @@ def _loss_call(kw: dict[str, Any]) -> tuple[Any, dict[str, Any], Any]:
         input_format=kw["input_format"],
         ignore_index=-100 if kw["ignore_index"] is None else kw["ignore_index"],
     )
+    if kw.get("output"):  # before any work on the data
+        from .output import check_array_ndim
+
+        ndim = data.logits.ndim
+        check_array_ndim(kw["output"], max(ndim - 1, 0) if per_sample else ndim)
     ignore = kw["ignore_index"]
     if ignore is not None and data.targets_kind == "prob":
         raise BadUsageError(
@@ -231,7 +240,7 @@ def compute(**kw: Any) -> None:
     if kw["output"] and kw["reduction"] != "none":
         raise BadUsageError("-o writes arrays: use it with --reduction none (or softmax, grad)")
     emit.check_export(kw)
-    data, core_kw, checks = _loss_call(kw)
+    data, core_kw, checks = _loss_call(kw, per_sample=True)
     scan = _scan(checks)
     asked = _insight_options(kw, data)
     extra = None
@@ -338,11 +347,13 @@ def softmax(**kw: Any) -> None:
     from .core import compute_dtype, log_softmax
     from .core import softmax as softmax_fn
     from .inputs import class_axis_of, read_logits
-    from .output import check_array_output
+    from .output import check_array_ndim, check_array_output
 
     if kw["output"]:
         check_array_output(kw["output"], [kw["logits"]])
     loaded = read_logits(kw["logits"], input_format=kw["input_format"])
+    if kw["output"]:  # the result has the logits' shape: can -o hold it? Before any work
+        check_array_ndim(kw["output"], loaded.array.ndim)
     axis = class_axis_of(loaded.array.ndim, kw["class_axis"])
     x, log = loaded.array, kw["log"]
     checks = None
@@ -377,4 +388,3 @@ def softmax(**kw: Any) -> None:
     name = "log_softmax" if log else "softmax"
     dtype = compute_dtype(x.dtype, kw["dtype"])
     emit.emit_array(kw, x.shape, dtype, fill, name, axis, loaded.class_names, after)
-

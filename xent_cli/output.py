@@ -241,6 +241,15 @@ def check_array_output(path: str, inputs: Iterable[str | None]) -> None:
     check_output_path(path, inputs)
 
 
+def check_array_ndim(path: str, ndim: int) -> None:
+    """Check that ``-o FILE`` can hold an ``ndim``-D result (``.csv``/``.txt``: at most 2-D),
+    once the input's shape is known and before any work: the writer's own error
+    (:func:`xent_cli.writers.check_fits`), not a failure after the whole pass."""
+    from .writers import check_fits
+
+    check_fits(path, ndim)
+
+
 def check_output_path(path: str, inputs: Iterable[str | None]) -> None:
     """Refuse an ``-o`` path that is one of the command's input files (it would be lost)."""
     target = os.path.realpath(path)
@@ -251,6 +260,7 @@ def check_output_path(path: str, inputs: Iterable[str | None]) -> None:
 
 __all__ = [
     "array_output",
+    "check_array_ndim",
     "check_array_output",
     "check_output_path",
     "explain_output",

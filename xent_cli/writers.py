@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from ._errors import InputError, os_reason
 
-__all__ = ["OUTPUT_EXTENSIONS", "npy_output", "write_array"]
+__all__ = ["OUTPUT_EXTENSIONS", "check_fits", "npy_output", "write_array"]
 
 #: The output formats, by file extension.
 OUTPUT_EXTENSIONS = (".npy", ".csv", ".txt", ".json")
@@ -192,58 +192,85 @@ def _items(shape: tuple[int, ...]) -> int:
     return total
 
 
-def _json_text(part: np.ndarray) -> str:
-    """``json.dumps(part.tolist())`` with non-finite numbers written as ``null``."""
+def _json_text(part: np.ndarray) -> tuple[str, bool]:
+    """``json.dumps(part.tolist())`` with non-finite numbers written as ``null``, and whether
+    there was any."""
     if part.dtype.kind != "f":
-        return json.dumps(part.tolist(), allow_nan=False)
+        return json.dumps(part.tolist(), allow_nan=False), False
     text = json.dumps(part.tolist())  # NaN, Infinity, -Infinity: never part of a number
-    if "N" in text or "I" in text:
-        text = text.replace("-Infinity", "null").replace("Infinity", "null")
-        text = text.replace("NaN", "null")
-    return text
+    if "N" not in text and "I" not in text:
+        return text, False
+    text = text.replace("-Infinity", "null").replace("Infinity", "null")
+    return text.replace("NaN", "null"), True
 
 
-def _json_writer(array: np.ndarray) -> Callable[[BinaryIO], None]:
+def _json_writer(
+    array: np.ndarray, on_null: Callable[[], None] | None = None
+) -> Callable[[BinaryIO], None]:
     """Nested lists, non-finite numbers as ``null`` (always valid JSON), then a newline.
 
     The bytes are those of ``json.dumps(array.tolist())``, written a slice of about
     :data:`CHUNK_VALUES` values at a time along the first axis (deeper, for rows bigger
-    than that), so memory stays bounded whatever the size of the array.
+    than that), so memory stays bounded whatever the size of the array. ``on_null()`` runs
+    once, after the last byte, when any ``null`` was written (noted slice by slice, in the
+    same pass).
     """
 
-    def walk(fp: BinaryIO, part: np.ndarray) -> None:
+    def walk(fp: BinaryIO, part: np.ndarray) -> bool:
         if part.ndim == 0 or _items(part.shape) <= CHUNK_VALUES:
-            fp.write(_json_text(part).encode("ascii"))
-            return
+            text, nulls = _json_text(part)
+            fp.write(text.encode("ascii"))
+            return nulls
         fp.write(b"[")
+        nulls = False
         row = _items(part.shape[1:]) + 1
         if row <= CHUNK_VALUES:  # several rows at a time, without their outer brackets
             step = CHUNK_VALUES // row
             for start in range(0, part.shape[0], step):
-                text = _json_text(part[start : start + step])[1:-1]
-                fp.write(((", " if start else "") + text).encode("ascii"))
+                text, bad = _json_text(part[start : start + step])
+                fp.write(((", " if start else "") + text[1:-1]).encode("ascii"))
+                nulls |= bad
         else:
             for index in range(part.shape[0]):
                 if index:
                     fp.write(b", ")
-                walk(fp, part[index])
+                nulls |= walk(fp, part[index])
         fp.write(b"]")
+        return nulls
 
     def write(fp: BinaryIO) -> None:
-        walk(fp, array)
+        nulls = walk(fp, array)
         fp.write(b"\n")
+        if nulls and on_null is not None:
+            on_null()
 
     return write
 
 
-def write_array(path: str, array: npt.ArrayLike) -> None:
+def check_fits(path: str, ndim: int) -> None:
+    """Raise :class:`InputError` when an ``ndim``-D array cannot be written to ``path``:
+    ``.csv`` and ``.txt`` hold one row per line, so at most 2 dimensions. Cheap, so callers
+    run it before any work, as soon as the result's shape is known."""
+    extension = os.path.splitext(path)[1].lower()
+    if extension in (".csv", ".txt") and ndim > 2:
+        raise InputError(
+            f"{path}: a {ndim}-D array does not fit a {extension} file "
+            "(one row per line); use .npy or .json"
+        )
+
+
+def write_array(
+    path: str, array: npt.ArrayLike, *, on_null: Callable[[], None] | None = None
+) -> None:
     """Write an array to ``path``; the extension chooses the format.
 
     - ``.npy``: :func:`numpy.save` (dtype and shape kept, no pickles);
     - ``.csv`` / ``.txt``: one row per line, values comma / space separated in full precision
       (``repr(float(v))``, so ``nan``/``inf`` read back); a 1-D array is one value per line,
       a 0-d array one value; more than 2 dimensions is an error (use ``.npy`` or ``.json``);
-    - ``.json``: nested lists, non-finite values as ``null``.
+    - ``.json``: nested lists, non-finite values as ``null``; then ``on_null()``, if given,
+      runs once when any ``null`` was written (found while writing: no second pass), before
+      the file replaces ``path``: if it raises, ``path`` is left untouched.
 
     Text formats are converted and written a slice of about :data:`CHUNK_VALUES` values at a
     time, so an array too big to hold (a memory map) is never held whole, nor its text.
@@ -261,11 +288,7 @@ def write_array(path: str, array: npt.ArrayLike) -> None:
     if extension == ".npy":
         _atomic_write(path, lambda fp: np.save(fp, data, allow_pickle=False))
     elif extension == ".json":
-        _atomic_write(path, _json_writer(data))
+        _atomic_write(path, _json_writer(data, on_null))
     else:
-        if data.ndim > 2:
-            raise InputError(
-                f"{path}: a {data.ndim}-D array does not fit a {extension} file "
-                "(one row per line); use .npy or .json"
-            )
+        check_fits(path, data.ndim)
         _atomic_write(path, _text_writer(data, "," if extension == ".csv" else " "))
