@@ -1,6 +1,6 @@
 """Insight accumulators: each metric against an independent computation (NumPy by hand, and
 torch where it defines the same quantity), with ignored targets, weights, smoothing, soft
-targets and K-dim input; block-by-block feeding (any order, merged) equals one pass.
+targets and K-dim input; blocks handed in any order fold to the one-pass bits.
 """
 
 from __future__ import annotations
@@ -280,22 +280,49 @@ def _feed_blocks(x, y, sizes, order, **opts) -> Accumulator:
     return acc
 
 
-def test_blocks_in_any_order_and_merged_equal_one_pass() -> None:
-    x, y = _data(10, m=100)
+def test_blocks_handed_in_scrambled_order_give_the_one_pass_bits(monkeypatch) -> None:
+    # analyze's blocks (13 rows here), measured and handed to InOrder in a scrambled order,
+    # must fold to exactly what one pass adding them in sample order gives, and to what
+    # analyze gives. Adding them in their arrival order does not: the float sums differ.
+    x, y = _data(10, m=300, c=9)
     y[::9] = -100
-    one = analyze(x, y, per_sample=evaluate(x, y, reduction="none").per_sample, **ALL)
-    sizes = [7, 30, 1, 22, 40]
-    shuffled = _feed_blocks(x, y, sizes, [3, 0, 4, 2, 1]).result(**{**ALL, "worst": True})
-    left = _feed_blocks(x, y, sizes, [0, 1])
-    left.merge(_feed_blocks(x, y, sizes, [2, 3, 4]))
-    for res in (shuffled, left.result(**{**ALL, "worst": True})):
-        assert res.worst == one.worst
-        for got, want in zip(res.per_class, one.per_class, strict=True):
-            assert got["support"] == want["support"]
-            assert got["loss"] == pytest.approx(want["loss"], rel=1e-12)
-        assert res.histogram == one.histogram
-        for f in ("accuracy", "perplexity", "mean_entropy", "ece", "count"):
-            assert getattr(res.metrics, f) == pytest.approx(getattr(one.metrics, f), rel=1e-12)
+    per = evaluate(x, y, reduction="none", label_smoothing=0.1).per_sample
+    block_bytes = 9 * 8 * 13
+    monkeypatch.setattr(insight, "iter_rows", partial(iter_rows, block_bytes=block_bytes))
+    blocks = list(iter_log_probs(x, block_bytes=block_bytes))
+    assert len(blocks) == 24
+
+    def accumulator() -> Accumulator:
+        return Accumulator(9, batch_shape=(300,), topk=3, worst=5, hist=True)
+
+    def result(acc: Accumulator):
+        return acc.result(metrics=True, per_class=True, worst=True, hist=True)
+
+    def part(acc: Accumulator, b: int):
+        s, lp = blocks[b]
+        e = s + lp.shape[0]
+        return s, e, acc.measure(lp, y[s:e], s, loss=per[s:e])
+
+    one = accumulator()
+    for s, lp in blocks:  # one pass, in sample order
+        one.update(lp, y[s : s + lp.shape[0]], s, loss=per[s : s + lp.shape[0]])
+    want = result(one)
+    assert _same(want, analyze(x, y, per_sample=per, topk=3, threads=1, **ALL))
+
+    scrambled = np.random.default_rng(3).permutation(len(blocks))
+    assert scrambled[0] != 0
+    acc = accumulator()
+    order = InOrder(acc.add)
+    for b in scrambled:
+        order.put(*part(acc, b))
+    assert order.stop == 300 and order.waiting == 0
+    got = result(acc)
+    assert _same(got, want) and got == want
+
+    naive = accumulator()  # the same parts added as they arrive: not the same bits
+    for b in scrambled:
+        naive.add(part(naive, b)[2])
+    assert not _same(result(naive), want)
 
 
 def test_memory_mapped_input_equals_in_memory(tmp_path) -> None:
@@ -484,6 +511,30 @@ def test_analyze_is_the_same_on_any_number_of_threads(monkeypatch) -> None:
     results = [analyze(x, y, per_sample=per, threads=t, **ALL) for t in (1, 2, 3, 8)]
     assert all(_same(r, results[0]) for r in results)
     check(results[0], reference(x, y, losses=per))
+
+
+def test_analyze_makes_each_block_once_whatever_the_threads(monkeypatch) -> None:
+    # The workers share one block iterator: a K-dim input's rows (a transposing copy) are
+    # made once per block, not once per worker and thrown away by all but one.
+    rng = np.random.default_rng(6)
+    x = rng.normal(0, 2, (4, 5, 60))
+    y = rng.integers(0, 5, (4, 60))
+    y[:, ::7] = -100
+    made: list[int] = []
+
+    def counted(*args, **kwargs):
+        for start, rows in iter_rows(*args, block_bytes=5 * 8 * 30, **kwargs):
+            made.append(start)
+            yield start, rows
+
+    monkeypatch.setattr(insight, "iter_rows", counted)
+    results = []
+    for threads in (1, 4):
+        made.clear()
+        results.append(analyze(x, y, threads=threads, **ALL))
+        assert sorted(made) == list(range(0, 240, 30))
+    assert _same(results[0], results[1])
+    assert results[0].metrics.count == np.count_nonzero(y != -100)
 
 
 def test_histogram_where_and_chunks(monkeypatch) -> None:

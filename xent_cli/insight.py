@@ -202,26 +202,6 @@ class Accumulator:
     def _keep_worst(self, block: np.ndarray) -> None:
         self._worst = _top(np.concatenate([self._worst, block]), self.n_worst)
 
-    def fresh(self) -> Accumulator:
-        """An empty accumulator with the same settings (one per worker thread)."""
-        return Accumulator(
-            self.n_classes,
-            batch_shape=self.batch_shape,
-            topk=self.topk,
-            worst=self.n_worst,
-            hist=self.hist,
-            ignore_index=self.ignore_index,
-            class_names=self.class_names,
-        )
-
-    def merge(self, other: Accumulator) -> None:
-        """Add the samples another accumulator (same settings) has seen."""
-        for name in _TOTALS + _PER_CLASS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self._losses.extend(other._losses)
-        if self.n_worst:
-            self._keep_worst(other._worst)
-
     def _name(self, c: int) -> int | str:
         return self.class_names[c] if self.class_names is not None else int(c)
 
@@ -348,14 +328,21 @@ def analyze(
     n_threads = max(1, min(int(threads or available_cores()), 8))
     order: InOrder[Part] = InOrder(acc.add)  # blocks added in sample order: the same bits
     errors: list[BaseException] = []
+    # One iterator shared by the workers: each block's rows are made once (a K-dim input's
+    # transposing copy, a memory-mapped input's read), not once per worker and thrown away.
+    blocks = iter_rows(x, class_axis=class_axis)
+    taking = threading.Lock()  # a generator is not thread-safe
 
-    def work(k: int) -> None:
-        # Worker k measures blocks k, k + T, k + 2T, ... (NumPy releases the GIL in the
+    def work() -> None:
+        # Each worker takes the next block and measures it (NumPy releases the GIL in the
         # heavy passes); the parts are added in sample order whoever measured them.
         try:
-            for i, (start, rows) in enumerate(iter_rows(x, class_axis=class_axis)):
-                if i % n_threads != k or errors:
-                    continue
+            while not errors:
+                with taking:
+                    block = next(blocks, None)
+                if block is None:
+                    return
+                start, rows = block
                 logp = _row_log_probs(_as_float(rows, dtype), input_kind)
                 stop = start + logp.shape[0]
                 tgt = t.prob[start:stop] if t.prob is not None else t.index[start:stop]
@@ -365,10 +352,10 @@ def analyze(
         except BaseException as err:  # raised in the calling thread
             errors.append(err)
 
-    pool = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(1, n_threads)]
+    pool = [threading.Thread(target=work, daemon=True) for _ in range(1, n_threads)]
     for th in pool:
         th.start()
-    work(0)
+    work()
     for th in pool:
         th.join()
     if errors:
