@@ -149,7 +149,8 @@ def test_blocked_results_identical_with_and_without_the_helper(
         )
 
     calls = []
-    real = {name: getattr(ck, name) for name in ("transpose", "col_sums", "take_cols", "halves")}
+    names = ("transpose", "col_sums", "take_cols", "halves", "loss_cols")
+    real = {name: getattr(ck, name) for name in names}
 
     class Spy:
         def __getattr__(self, name):
@@ -166,5 +167,121 @@ def test_blocked_results_identical_with_and_without_the_helper(
         np.testing.assert_array_equal(*as_bytes)  # bit for bit: NaN payloads, signed zeros
     if len(shape) == 2 and n_classes < 64:
         assert "col_sums" in calls  # the helper really ran
+        assert ("loss_cols" in calls) == ("label_smoothing" not in opts)  # the fused loss
         if n_classes > 1 or dtype == np.float16:  # (R, 1) of the compute type is used in place
             assert "transpose" in calls
+
+
+def _numpy_losses(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The per-sample losses of the NumPy kernel (``_kernel.index_losses``, col layout)."""
+    ct = np.dtype(np.float64 if x.dtype == np.float64 else np.float32)
+    rows, n_classes = x.shape
+    w = kern.Work(rows, n_classes, ct)
+    xs = np.ascontiguousarray(x.T.astype(ct))
+    out = np.empty(rows)
+    with np.errstate(all="ignore"):
+        kern.index_losses(xs, w, True, y, None, None, 0.0, out)
+    return out
+
+
+def _tile_rows(n_classes: int) -> int:
+    """Samples in one tile of loss_cols (see TILE_ITEMS in _ck.c)."""
+    return max(64, 4096 // n_classes // 64 * 64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("n_classes", [1, 2, 10, 63])
+def test_loss_cols_is_the_numpy_kernel_bit_for_bit(dtype, n_classes):
+    tile = _tile_rows(n_classes)
+    rng = np.random.default_rng(n_classes)
+    ct = np.dtype(np.float64 if dtype == np.float64 else np.float32)
+    loops = kern.ufunc_loops(ct)
+    assert loops is not None
+    for rows in (1, 7, 63, 64, 65, tile - 1, tile, tile + 1, 3 * tile + 5):
+        x = (rng.standard_normal((rows, n_classes)) * 30).astype(dtype)
+        y = rng.integers(0, n_classes, rows)
+        loss = np.empty(rows)
+        assert ck.loss_cols(x, y, loss, *loops) is True
+        want = _numpy_losses(x, y)
+        np.testing.assert_array_equal(loss.view(np.uint64), want.view(np.uint64))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_loss_cols_special_values_same_bits_and_reported(dtype):
+    n_classes, rows = 10, 1000
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((rows, n_classes)) * 3).astype(dtype)
+    y = rng.integers(0, n_classes, rows)
+    x[::2, 3] = -0.0
+    x[1::4, 5] = 0.0
+    nan_bits = {np.float16: 0xFE01, np.float32: 0xFFC00123, np.float64: 0xFFF8000000000123}
+    int_type = {np.float16: np.uint16, np.float32: np.uint32, np.float64: np.uint64}[dtype]
+    odd_nan = np.array([nan_bits[dtype]], int_type).view(dtype)[0]  # negative, with payload
+    loops = kern.ufunc_loops(np.dtype(np.float64 if dtype == np.float64 else np.float32))
+    places = {
+        "nan": (10, 2, np.nan),
+        "odd nan": (11, 0, odd_nan),
+        "+inf": (400, 9, np.inf),
+        "-inf, not the target": (500, (y[500] + 1) % n_classes, -np.inf),
+        "-inf, the target": (600, y[600], -np.inf),
+    }
+    clean = np.empty(rows)
+    assert ck.loss_cols(x, y, clean, *loops) is True
+    for name, (r, c, value) in places.items():
+        bad = x.copy()
+        bad[r, c] = value
+        loss = np.empty(rows)
+        assert ck.loss_cols(bad, y, loss, *loops) is False, name
+        want = _numpy_losses(bad, y)
+        np.testing.assert_array_equal(loss.view(np.uint64), want.view(np.uint64), err_msg=name)
+    every = x.copy()
+    every[20] = -np.inf  # a whole row of -inf: NaN
+    loss = np.empty(rows)
+    assert ck.loss_cols(every, y, loss, *loops) is False
+    assert np.isnan(loss[20]) and np.isfinite(np.delete(loss, 20)).all()
+
+
+def test_loss_cols_rejects_bad_arguments():
+    x = np.zeros((4, 3), np.float32)
+    loops = kern.ufunc_loops(np.dtype(np.float32))
+    y = np.array([0, 1, 2, 0])
+    with pytest.raises(IndexError, match="class 3 of sample 2"):
+        ck.loss_cols(x, np.array([0, 1, 3, 0]), np.empty(4), *loops)
+    with pytest.raises(IndexError, match="class -1 of sample 0"):
+        ck.loss_cols(x, np.array([-1, 1, 2, 0]), np.empty(4), *loops)
+    with pytest.raises(ValueError, match="loss_cols"):
+        ck.loss_cols(x, y, np.empty(4, np.float32), *loops)  # loss must be float64
+    with pytest.raises(ValueError, match="loss_cols"):
+        ck.loss_cols(x, y.astype(np.int32), np.empty(4), *loops)
+    with pytest.raises(ValueError, match="loss_cols"):
+        ck.loss_cols(x, y[:3], np.empty(4), *loops)
+    with pytest.raises(ValueError, match="loss_cols"):
+        ck.loss_cols(x[0], y[:1], np.empty(1), *loops)  # 1-D: rows are 2-D
+    shared = np.zeros(16)
+    with pytest.raises(ValueError, match="apart"):
+        ck.loss_cols(shared.reshape(4, 4), y, shared[:4], *loops)
+    with pytest.raises(ValueError, match="PyCapsule"):
+        ck.loss_cols(x, y, np.empty(4), "not a capsule", loops[1], loops[2])
+    unfilled = np.exp._resolve_dtypes_and_context((np.dtype("f4"),) * 2)[1]
+    with pytest.raises(ValueError, match="exp_loop"):
+        ck.loss_cols(x, y, np.empty(4), loops[0], unfilled, loops[2])
+
+
+def test_fused_pass_reports_non_finite_values_as_the_chunk_scan_does(monkeypatch):
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((5000, 10)) * 2).astype(np.float32)
+    y = rng.integers(0, 10, 5000)
+    x[1234, (y[1234] + 3) % 10] = -np.inf  # no trace in the losses: found by the shift
+    x[4321, 2] = np.nan
+    calls = []
+    real = ck.loss_cols
+    monkeypatch.setattr(ck, "loss_cols", lambda *a: calls.append(1) or real(*a), raising=True)
+    scan = blocks.NonFiniteScan()
+    got = blocks.evaluate_blocked(x, y, block_rows=700, threads=3, scan=scan, reduction="none")
+    assert calls  # the fused pass ran
+    assert scan.result() == blocks.non_finite_stats(x) == (2, 1234 * 10 + (y[1234] + 3) % 10)
+    monkeypatch.setattr(kern, "_ck", None)
+    scan0 = blocks.NonFiniteScan()
+    want = blocks.evaluate_blocked(x, y, block_rows=700, threads=3, scan=scan0, reduction="none")
+    assert scan0.result() == scan.result()
+    np.testing.assert_array_equal(got.per_sample.view(np.uint64), want.per_sample.view(np.uint64))

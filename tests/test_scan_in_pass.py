@@ -227,7 +227,16 @@ def test_big_compute_reads_the_logits_once(tmp_path, monkeypatch) -> None:
     def separate_scan(*args, **kwargs):
         raise AssertionError("a separate non-finite scan of big logits")
 
+    fused_input = blocks._fused_input
+
+    def counted_fused(plan, w, block, ct, y):  # the fused pass reads the rows it returns
+        rows = fused_input(plan, w, block, ct, y)
+        if rows is not None:
+            spans.append(plan.span(block))
+        return rows
+
     monkeypatch.setattr(blocks, "chunk", counted)
+    monkeypatch.setattr(blocks, "_fused_input", counted_fused)
     monkeypatch.setattr(blocks, "non_finite_stats", separate_scan)
     stderr = []
     for threads in ("1", "3"):

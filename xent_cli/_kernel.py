@@ -7,8 +7,9 @@ here writes into buffers it is given (``out=``), accumulates sums in float64, an
 :mod:`xent_cli.core` operation for operation so that blocked and simple results agree.
 Callers set ``np.errstate`` (NaN and infinity are results here, as in torch). NumPy, and
 the optional compiled helper :mod:`xent_cli._ck` when it was built: the transposing copy,
-the column sums and the target gather of the ``col`` layout, and the float16 conversion
-(bit-identical to the NumPy loops it replaces).
+the column sums and the target gather of the ``col`` layout, the float16 conversion, and
+:func:`fused_losses`, a whole loss block in one cache-resident pass (bit-identical to the
+NumPy loops they replace).
 """
 
 from __future__ import annotations
@@ -84,6 +85,24 @@ def load(src: np.ndarray, dst: np.ndarray) -> None:
         np.copyto(dst, src, casting="unsafe")
 
 
+def ufunc_loops(ct: np.dtype) -> tuple[object, object, object] | None:
+    """``np.maximum``'s and ``np.exp``'s strided loops for ``ct`` and ``np.log``'s for float64,
+    as the call-info capsules that :func:`_ck.loss_cols` calls them through; or None (no
+    helper, or a NumPy before 1.24, which has no ``ufunc._get_strided_loop``)."""
+    if _ck is None or not hasattr(_ck, "loss_cols") or ct not in (np.float32, np.float64):
+        return None
+    f8 = np.dtype(np.float64)
+    try:
+        loops = []
+        for ufunc, types in ((np.maximum, (ct,) * 3), (np.exp, (ct,) * 2), (np.log, (f8, f8))):
+            _, info = ufunc._resolve_dtypes_and_context(types)
+            ufunc._get_strided_loop(info)
+            loops.append(info)
+    except (AttributeError, TypeError, ValueError, RuntimeError):  # pragma: no cover - old NumPy
+        return None
+    return loops[0], loops[1], loops[2]
+
+
 class Work:
     """One thread's buffers for chunks of at most ``rows`` samples of ``n_classes`` classes.
 
@@ -104,6 +123,14 @@ class Work:
         self.idx = np.empty(rows, np.int64)  # flat positions of the targets
         self.ar = np.arange(rows, dtype=np.int64)
         self.ar_c = self.ar * n_classes
+        self._loops: tuple[object, object, object] | None | bool = False  # on first use
+
+    @property
+    def loops(self) -> tuple[object, object, object] | None:
+        """:func:`ufunc_loops` of this buffer's type (this thread's own capsules)."""
+        if self._loops is False:
+            self._loops = ufunc_loops(self.a.dtype)
+        return self._loops  # type: ignore[return-value]
 
     def f64(self, size: int) -> np.ndarray:
         """A float64 scratch vector of ``size`` (grown on demand, reused)."""
@@ -205,8 +232,24 @@ def index_losses(
         else:
             smooth_dot = weight @ a if col else a @ weight
     np.exp(a, out=a)
-    lse = row_sums(a, w, col)
-    np.log(lse, out=lse)
+    _finish_losses(row_sums(a, w, col), zy, w, y, ignored, weight, eps, smooth_dot, dest)
+
+
+def _finish_losses(
+    sums: np.ndarray,
+    zy: np.ndarray,
+    w: Work,
+    y: np.ndarray,
+    ignored: np.ndarray | None,
+    weight: np.ndarray | None,
+    eps: float,
+    smooth_dot: np.ndarray | None,
+    dest: np.ndarray,
+) -> None:
+    """From the float64 sums of ``exp(shifted)`` and the target's shifted logit ``zy``: the
+    per-sample losses into ``dest`` (``sums`` becomes the log-sum-exp, in place)."""
+    n_classes, n = w.n_classes, y.size
+    lse = np.log(sums, out=sums)
     np.subtract(lse, zy, out=dest)
     if weight is not None:
         np.multiply(dest, np.take(weight, y, out=w.t[:n]), out=dest)
@@ -217,6 +260,39 @@ def index_losses(
         dest += (eps / n_classes) * smooth
     if ignored is not None:
         np.copyto(dest, 0.0, where=ignored)
+
+
+def fused_rows(rows: np.ndarray | None, ct: np.dtype, y: np.ndarray, w: Work) -> bool:
+    """Whether :func:`fused_losses` can take these ``(n, C)`` rows of the input (C-contiguous,
+    native float32/float64 in the compute type, or float16 for float32) and int64 ``y``."""
+    if rows is None or w.loops is None or rows.ndim != 2 or not rows.flags.c_contiguous:
+        return False
+    same = rows.dtype == ct or (rows.dtype == np.float16 and ct == np.float32)
+    ok_y = y.dtype == np.int64 and y.flags.c_contiguous and y.dtype.isnative
+    return same and rows.dtype.isnative and ok_y
+
+
+def fused_losses(
+    rows: np.ndarray,
+    w: Work,
+    y: np.ndarray,
+    ignored: np.ndarray | None,
+    weight: np.ndarray | None,
+    dest: np.ndarray,
+) -> bool:
+    """:func:`index_losses` (``col`` layout, no label smoothing) straight from the input's
+    ``(n, C)`` rows (see :func:`fused_rows`), by :func:`_ck.loss_cols`: the transposing copy,
+    max, shift, gather, exp, sums and log a few hundred samples at a time, in cache, where
+    NumPy makes one pass over the whole block for each. The same operations in the same
+    order (NumPy's own max, exp and log loops), so the losses are bit-identical. Returns
+    whether every input value was finite (what :class:`_kernel_checks.NonFiniteScan` needs).
+    """
+    finite = _ck.loss_cols(rows, y, dest, *w.loops)
+    if weight is not None:
+        np.multiply(dest, np.take(weight, y, out=w.t[: y.size]), out=dest)
+    if ignored is not None:
+        np.copyto(dest, 0.0, where=ignored)
+    return bool(finite)
 
 
 def index_grad(

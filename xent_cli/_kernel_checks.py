@@ -7,6 +7,7 @@ threads) instead of through a full-size boolean array. NumPy and the standard li
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -109,11 +110,17 @@ class NonFiniteScan:
     def update(self, plan: Plan, block: Block, chunk: np.ndarray) -> None:
         """Count the non-finite values of ``block`` of ``plan`` (``chunk``: its values in the
         compute precision, in the plan's layout). Thread-safe."""
+        finite = kern.finite_summary(chunk) if self._source is None else None
+        self.update_finite(plan, block, finite)
+
+    def update_finite(self, plan: Plan, block: Block, finite: bool | None) -> None:
+        """:meth:`update` for a pass that tells, instead of a chunk, whether it found every
+        input value of the block finite (``None``: not known, look). Thread-safe."""
         p0, p1, s0, s1 = block
         if self._source is None:
-            if kern.finite_summary(chunk):
-                return
             src = plan.x3[p0:p1, :, s0:s1]  # the input's own values: (pp, C, ss)
+            if finite or (finite is None and kern.finite_summary(src)):
+                return
         else:  # another array of the input's shape (probability targets): its same block
             src = _check_source(self._source, plan)[p0:p1, :, s0:s1]
             if kern.finite_summary(src):
@@ -290,3 +297,24 @@ class Scans:
     def update(self, plan: Plan, block: Block, chunk: np.ndarray) -> None:
         for scan in self.scans:
             scan.update(plan, block, chunk)
+
+
+FiniteHook = Callable[[Plan, Block, bool], None]
+
+
+def finite_hook(scan: object | None) -> FiniteHook | None:
+    """What a pass that sees no chunk (:func:`_kernel.fused_losses`) calls with each block's
+    "all finite" instead of ``scan.update``: for a :class:`NonFiniteScan` (or :class:`Scans`
+    of them), their ``update_finite``; None when the scan needs the chunk itself (or there
+    is no scan: then a hook that does nothing)."""
+    if scan is None:
+        return lambda plan, block, finite: None
+    parts = scan.scans if isinstance(scan, Scans) else (scan,)
+    if not all(isinstance(part, NonFiniteScan) for part in parts):
+        return None
+
+    def hook(plan: Plan, block: Block, finite: bool) -> None:
+        for part in parts:
+            part.update_finite(plan, block, finite)
+
+    return hook

@@ -258,6 +258,15 @@ def chunk(plan: Plan, w: kern.Work, block: Block, ct: np.dtype) -> np.ndarray:
     return dst.reshape(shape2)
 
 
+def input_rows(plan: Plan, block: Block) -> np.ndarray | None:
+    """A block's samples as ``(n, C)`` rows of the input itself (a view, never a copy), or
+    None when they are not laid out that way (samples along trailing axes: K-dim input)."""
+    if plan.x3.shape[2] != 1:
+        return None
+    p0, p1, _, _ = block
+    return plan.x3[p0:p1, :, 0]
+
+
 def out_block(plan: Plan, out3: np.ndarray, block: Block) -> tuple[np.ndarray, np.ndarray | None]:
     """The output's view of a block (3-D), and the same as a 2-D view when one exists."""
     m0, m1 = plan.span(block)

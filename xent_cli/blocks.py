@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _kernel as kern
-from ._kernel_checks import NonFiniteScan, non_finite_stats, probability_stats
+from ._kernel_checks import NonFiniteScan, finite_hook, non_finite_stats, probability_stats
 from ._kernel_run import (
     BLOCK_BYTES,
     MIN_BYTES,
@@ -40,6 +40,7 @@ from ._kernel_run import (
     as_numeric,
     available_threads,
     chunk,
+    input_rows,
     make_plan,
     out_block,
     per_thread,
@@ -61,7 +62,10 @@ class Scan(Protocol):
 
     ``update(plan, block, chunk)`` sees each block's input (``chunk``: the compute precision,
     the plan's layout, a buffer: keep no reference) before the kernel overwrites it, on the
-    block's thread, in no particular order."""
+    block's thread, in no particular order. The fused loss pass (:func:`_kernel.fused_losses`)
+    makes no chunk: a :class:`NonFiniteScan` (or ``Scans`` of them) gets
+    ``update_finite(plan, block, finite)`` from it instead (:func:`finite_hook`); with any
+    other scan the pass keeps to chunks."""
 
     def update(self, plan: Plan, block: Block, chunk: np.ndarray) -> None: ...
 
@@ -190,6 +194,15 @@ def _load(plan: Plan, w: kern.Work, block: Block, ct: np.dtype, scan: Scan | Non
     return xs
 
 
+def _fused_input(
+    plan: Plan, w: kern.Work, block: Block, ct: np.dtype, y: np.ndarray
+) -> np.ndarray | None:
+    """A block's ``(n, C)`` rows of the input (a view) when :func:`_kernel.fused_losses` can
+    take them, which then reads them in place of :func:`chunk`; otherwise None."""
+    rows = input_rows(plan, block)
+    return rows if kern.fused_rows(rows, ct, y, w) else None
+
+
 def _setup(x: npt.ArrayLike, target: npt.ArrayLike, kw: dict) -> tuple:
     """Shared start of the loss functions: options, input, compute dtype and targets."""
     _check_options(kw["reduction"], kw["label_smoothing"], kw["input_kind"])
@@ -242,16 +255,25 @@ def evaluate_blocked(
     plan = make_plan(arr, t.class_axis, ct.itemsize, block_rows, col=None if fast else False)
     work_of = per_thread(lambda: kern.Work(plan.rows, plan.n_classes, ct))
     loss = np.empty(t.n_rows, np.float64)
+    # One cache-resident pass per block (the C helper) when nothing needs the chunk itself
+    hook = finite_hook(scan) if fast and plan.col and observe is None and eps == 0.0 else None
 
     def work(block: Block) -> None:
         m0, m1 = plan.span(block)
         w = work_of()
-        xs = _load(plan, w, block, ct, scan)
         dest = loss[m0:m1]
+        if fast:
+            y, ignored = _safe_index(t, m0, m1)
+            rows = None if hook is None else _fused_input(plan, w, block, ct, y)
+            if rows is not None:
+                hook(plan, block, kern.fused_losses(rows, w, y, ignored, t.weight, dest))
+                if t.sample_weight is not None:
+                    dest *= t.sample_weight[m0:m1]
+                return
+        xs = _load(plan, w, block, ct, scan)
         if fast:
             if observe is not None:  # before index_losses overwrites the chunk's buffer
                 logp = _row_log_probs(_sample_rows(plan, block, xs), input_kind)
-            y, ignored = _safe_index(t, m0, m1)
             kern.index_losses(xs, w, plan.col, y, ignored, t.weight, eps, dest)
             if t.sample_weight is not None:
                 dest *= t.sample_weight[m0:m1]
