@@ -186,7 +186,7 @@ def _numpy_losses(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def _tile_rows(n_classes: int) -> int:
     """Samples in one tile of loss_cols (see TILE_ITEMS in _ck.c)."""
-    return max(64, 4096 // n_classes // 64 * 64)
+    return max(256, 4096 // n_classes // 64 * 64)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])

@@ -263,9 +263,12 @@ def _finish_losses(
 
 
 def fused_rows(rows: np.ndarray | None, ct: np.dtype, y: np.ndarray, w: Work) -> bool:
-    """Whether :func:`fused_losses` can take these ``(n, C)`` rows of the input (C-contiguous,
-    native float32/float64 in the compute type, or float16 for float32) and int64 ``y``."""
-    if rows is None or w.loops is None or rows.ndim != 2 or not rows.flags.c_contiguous:
+    """Whether :func:`fused_losses` can take these ``(n, C)`` rows of the input (C-contiguous
+    and aligned, native float32/float64 in the compute type, or float16 for float32) and
+    int64 ``y``."""
+    if rows is None or w.loops is None or rows.ndim != 2:
+        return False
+    if not (rows.flags.c_contiguous and rows.flags.aligned):
         return False
     same = rows.dtype == ct or (rows.dtype == np.float16 and ct == np.float32)
     ok_y = y.dtype == np.int64 and y.flags.c_contiguous and y.dtype.isnative
