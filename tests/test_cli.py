@@ -171,8 +171,9 @@ def test_log_softmax_json() -> None:
     r = run("softmax", "0,1,2,3", "--log", "--json")
     got = json.loads(r.stdout)["log_softmax"]
     np.testing.assert_allclose(
-        got, [[-3.4401896985611953, -2.4401896985611953, -1.4401896985611953,
-               -0.44018969856119533]], rtol=1e-15,
+        got,
+        [[-3.4401896985611953, -2.4401896985611953, -1.4401896985611953, -0.44018969856119533]],
+        rtol=1e-15,
     )
 
 
@@ -194,9 +195,22 @@ def test_grad_output_npy(tmp_path: Path) -> None:
 def test_explain_walks_through_the_post() -> None:
     r = run("explain", LOGITS, LABELS)
     assert r.exit_code == 0, r.output
-    for text in ("Step 1", "Step 2", "Step 3", "Step 4", "Step 5", "Step 6",
-                 "0.0321", "0.0871", "0.2369", "0.6439", "2.4402", "0.4402",
-                 "(2.4402 + 1.4402 + 0.4402) / 3 = 1.4402", "nn.CrossEntropyLoss()"):
+    for text in (
+        "Step 1",
+        "Step 2",
+        "Step 3",
+        "Step 4",
+        "Step 5",
+        "Step 6",
+        "0.0321",
+        "0.0871",
+        "0.2369",
+        "0.6439",
+        "2.4402",
+        "0.4402",
+        "(2.4402 + 1.4402 + 0.4402) / 3 = 1.4402",
+        "nn.CrossEntropyLoss()",
+    ):
         assert text in r.stdout, text
 
 

@@ -43,8 +43,16 @@ def test_json_has_every_piece() -> None:
     r = run("compute", LOGITS, LABELS, *ALL, "--json")
     assert r.exit_code == 0 and r.stderr == ""
     out = json.loads(r.stdout)
-    assert list(out) == ["loss", "reduction", "count", "weight_sum", "metrics", "per_class",
-                         "worst", "histogram"]
+    assert list(out) == [
+        "loss",
+        "reduction",
+        "count",
+        "weight_sum",
+        "metrics",
+        "per_class",
+        "worst",
+        "histogram",
+    ]
     z, y = c10()
     want = analyze(z, y, metrics=True, per_class=True, worst=3, hist=True, class_names=NAMES)
     assert out["metrics"] == want.metrics.to_json()
@@ -52,9 +60,13 @@ def test_json_has_every_piece() -> None:
     assert out["per_class"] == want.per_class
     assert [row["class"] for row in out["per_class"]] == NAMES
     assert out["worst"] == want.worst
-    assert out["worst"][0] == {"index": 281, "target": "ship", "predicted": "bird",
-                               "p_target": pytest.approx(9.01842e-06, rel=1e-5),
-                               "loss": pytest.approx(11.6162, rel=1e-5)}
+    assert out["worst"][0] == {
+        "index": 281,
+        "target": "ship",
+        "predicted": "bird",
+        "p_target": pytest.approx(9.01842e-06, rel=1e-5),
+        "loss": pytest.approx(11.6162, rel=1e-5),
+    }
     assert sum(out["histogram"]["counts"]) == 400 and len(out["histogram"]["edges"]) == 21
 
 
@@ -96,7 +108,11 @@ def test_table_shows_every_piece() -> None:
 def test_without_insight_options_output_is_unchanged() -> None:
     assert run("compute", WX, WY).stdout == "1.4401896985611955\n"
     assert json.loads(run("compute", WX, WY, "--json").stdout) == {
-        "loss": 1.4401896985611955, "reduction": "mean", "count": 3, "weight_sum": 3.0}
+        "loss": 1.4401896985611955,
+        "reduction": "mean",
+        "count": 3,
+        "weight_sum": 3.0,
+    }
 
 
 def test_output_file_takes_the_losses_and_stdout_the_insight(tmp_path) -> None:
@@ -119,8 +135,15 @@ def test_k_dim_worst_positions(tmp_path) -> None:
     assert out["metrics"]["count"] == 39
     assert all(len(w["index"]) == 3 for w in out["worst"])
     assert [0, 0, 0] not in [w["index"] for w in out["worst"]]
-    r = run("compute", str(tmp_path / "x.npy"), str(tmp_path / "y.npy"), "--worst", "1",
-            "--format", "table")
+    r = run(
+        "compute",
+        str(tmp_path / "x.npy"),
+        str(tmp_path / "y.npy"),
+        "--worst",
+        "1",
+        "--format",
+        "table",
+    )
     assert "position" in r.stdout
 
 
@@ -128,8 +151,16 @@ def test_probability_targets_and_weights(tmp_path) -> None:
     z, y = c10()
     q = softmax(z * 3, axis=1)
     np.savetxt(tmp_path / "q.csv", q, delimiter=",")
-    r = run("compute", LOGITS, str(tmp_path / "q.csv"), "--metrics", "--per-class", "--json",
-            "--weight", ",".join(["1"] * 9 + ["2"]))
+    r = run(
+        "compute",
+        LOGITS,
+        str(tmp_path / "q.csv"),
+        "--metrics",
+        "--per-class",
+        "--json",
+        "--weight",
+        ",".join(["1"] * 9 + ["2"]),
+    )
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     want = analyze(z, q, metrics=True)
@@ -183,8 +214,13 @@ def test_export_refuses_an_input(tmp_path) -> None:
 
 
 @pytest.mark.parametrize(
-    "opts", [(), ("--weight", "1,2,0.5,1", "--label-smoothing", "0.1"), ("--reduction", "sum"),
-             ("--labels", "1,-100,3")],
+    "opts",
+    [
+        (),
+        ("--weight", "1,2,0.5,1", "--label-smoothing", "0.1"),
+        ("--reduction", "sum"),
+        ("--labels", "1,-100,3"),
+    ],
 )
 def test_explain_grad_matches_torch(opts) -> None:
     torch = pytest.importorskip("torch")
@@ -206,8 +242,10 @@ def test_explain_grad_matches_torch(opts) -> None:
 def test_explain_grad_text() -> None:
     r = run("explain", WX, WY, "--grad")
     assert "Step 7  gradient  ∂loss/∂z = (p − onehot(y)) / 3" in r.stdout
-    assert "sample 0: (0.0321, 0.0871 − 1, 0.2369, 0.6439) / 3 = (0.0107, -0.3043, 0.0790, " \
+    assert (
+        "sample 0: (0.0321, 0.0871 − 1, 0.2369, 0.6439) / 3 = (0.0107, -0.3043, 0.0790, "
         "0.2146)" in r.stdout
+    )
     assert r.stdout.index("Step 7") < r.stdout.index("PyTorch:")
     r = run("explain", WX, WY, "--grad", "--weight", "1,2,0.5,1", "--label-smoothing", "0.1")
     assert "(p·Σa − a) / 3.5" in r.stdout
@@ -217,8 +255,15 @@ def test_explain_grad_text() -> None:
 
 
 def test_explain_grad_probability_input_and_ignored() -> None:
-    r = run("explain", "0.2,0.3,0.5;0.1,0.1,0.8", "--labels", "2,-100", "--input-kind", "probs",
-            "--grad")
+    r = run(
+        "explain",
+        "0.2,0.3,0.5;0.1,0.1,0.8",
+        "--labels",
+        "2,-100",
+        "--input-kind",
+        "probs",
+        "--grad",
+    )
     assert r.exit_code == 0, r.output
     assert "∂loss/∂p = −a / p / 1" in r.stdout and "ignored samples: gradient 0" in r.stdout
 
@@ -272,8 +317,14 @@ def test_wrong_class_axis_warns(tmp_path) -> None:
     np.savetxt(tmp_path / "zt.csv", z[:10].T, delimiter=",")
     r = run("compute", str(tmp_path / "zt.csv"), "--labels", ",".join(map(str, y[:10])))
     assert "pass --class-axis 0" in r.stderr
-    fixed = run("compute", str(tmp_path / "zt.csv"), "--labels", ",".join(map(str, y[:10])),
-                "--class-axis", "0")
+    fixed = run(
+        "compute",
+        str(tmp_path / "zt.csv"),
+        "--labels",
+        ",".join(map(str, y[:10])),
+        "--class-axis",
+        "0",
+    )
     assert fixed.stderr == ""
 
 
@@ -339,10 +390,13 @@ def test_big_memory_mapped_input_agrees_with_the_in_memory_computation(tmp_path)
     r = run("compute", str(tmp_path / "x.npy"), str(tmp_path / "y.npy"), *ALL, "--json")
     assert r.exit_code == 0 and r.stderr == ""
     out = json.loads(r.stdout)
-    halves = [evaluate(x[s], y[s], reduction="none").per_sample
-              for s in (slice(0, 35_000), slice(35_000, None))]
-    want = analyze(x, y, per_sample=np.concatenate(halves), metrics=True, per_class=True,
-                   worst=3, hist=True)
+    halves = [
+        evaluate(x[s], y[s], reduction="none").per_sample
+        for s in (slice(0, 35_000), slice(35_000, None))
+    ]
+    want = analyze(
+        x, y, per_sample=np.concatenate(halves), metrics=True, per_class=True, worst=3, hist=True
+    )
     assert out["metrics"]["count"] == want.metrics.count == 63_636
     for key in ("accuracy", "perplexity", "mean_entropy", "ece", "bits_per_sample"):
         assert out["metrics"][key] == pytest.approx(getattr(want.metrics, key), rel=1e-12)
@@ -401,8 +455,15 @@ def test_big_input_insight_comes_from_the_loss_pass_itself(tmp_path, monkeypatch
     for threads in ("1", "3"):
         spans.clear()
         read_by_checks.clear()
-        r = run("compute", str(tmp_path / "x.npy"), str(tmp_path / "y.npy"), *ALL,
-                "--json", "--threads", threads)
+        r = run(
+            "compute",
+            str(tmp_path / "x.npy"),
+            str(tmp_path / "y.npy"),
+            *ALL,
+            "--json",
+            "--threads",
+            threads,
+        )
         assert r.exit_code == 0 and r.stderr == "", r.output
         spans.sort()
         assert spans[0][0] == 0 and spans[-1][1] == len(x) and len(spans) > 1

@@ -91,8 +91,9 @@ class TestWorkedExample:
         expected = [0.1344707107, 0.1344707107, 0.3655292893, 0.3655292893]
         close(softmax([1.0, 1.0, 2.0, 2.0]), expected)
         e = math.e
-        close(softmax([1.0, 1.0, 2.0, 2.0]), [1 / (2 + 2 * e)] * 2 + [e / (2 + 2 * e)] * 2,
-              rtol=1e-15)
+        close(
+            softmax([1.0, 1.0, 2.0, 2.0]), [1 / (2 + 2 * e)] * 2 + [e / (2 + 2 * e)] * 2, rtol=1e-15
+        )
 
     def test_w2_softmax_float32(self):
         out = softmax(np.array([1, 1, 2, 2], dtype=np.float32))
@@ -101,12 +102,15 @@ class TestWorkedExample:
 
     # W3: log_softmax([0,1,2,3])
     def test_w3_log_softmax(self):
-        close(log_softmax([0.0, 1.0, 2.0, 3.0]),
-              [-3.440189699, -2.440189699, -1.440189699, -0.4401896986])
+        close(
+            log_softmax([0.0, 1.0, 2.0, 3.0]),
+            [-3.440189699, -2.440189699, -1.440189699, -0.4401896986],
+        )
 
     def test_w3_every_w1_row_reduces_to_it(self):
-        close(log_softmax(W1, axis=1), np.tile(log_softmax([0.0, 1.0, 2.0, 3.0]), (3, 1)),
-              rtol=1e-15)
+        close(
+            log_softmax(W1, axis=1), np.tile(log_softmax([0.0, 1.0, 2.0, 3.0]), (3, 1)), rtol=1e-15
+        )
 
     def test_log_softmax_axis0(self):
         close(log_softmax(W1.T, axis=0), log_softmax(W1, axis=1).T, rtol=0)
@@ -152,8 +156,10 @@ class TestUnbatched:
 class TestKDim:
     def test_k1(self):
         # K1: (2,3,2) input, target [[2,0],[1,2]]
-        close(cross_entropy(K1_X, K1_Y, reduction="none"),
-              [[0.1698460196, 0.2413112967], [0.3490122168, 0.4076059644]])
+        close(
+            cross_entropy(K1_X, K1_Y, reduction="none"),
+            [[0.1698460196, 0.2413112967], [0.3490122168, 0.4076059644]],
+        )
         close(cross_entropy(K1_X, K1_Y), 0.2919438744)
         close(cross_entropy(K1_X, K1_Y, reduction="sum"), 1.167775497)
 
@@ -172,8 +178,10 @@ class TestKDim:
         # K3: K1 input, target [[2,0],[1,-100]], weight w
         y = np.array([[2, 0], [1, -100]])
         close(cross_entropy(K1_X, y, weight=W), 0.2926453543)
-        close(cross_entropy(K1_X, y, weight=W, reduction="none"),
-              [[0.08492300978, 0.2413112967], [0.6980244335, 0.0]])
+        close(
+            cross_entropy(K1_X, y, weight=W, reduction="none"),
+            [[0.08492300978, 0.2413112967], [0.6980244335, 0.0]],
+        )
 
 
 # ---------------------------------------------------------------- B, I: base, weight, ignore
@@ -181,22 +189,27 @@ class TestKDim:
 
 class TestBaseWeightIgnore:
     def test_b0(self):
-        close(cross_entropy(B0, Y, reduction="none"),
-              [0.4170300163, 0.220049523, 0.186140787, 1.098612289])
+        close(
+            cross_entropy(B0, Y, reduction="none"),
+            [0.4170300163, 0.220049523, 0.186140787, 1.098612289],
+        )
         close(cross_entropy(B0, Y), 0.4804581537)
         close(cross_entropy(B0, Y, reduction="sum"), 1.921832615)
 
     def test_b1_weight(self):
-        close(cross_entropy(B0, Y, weight=W, reduction="none"),
-              [0.4170300163, 0.440099046, 0.09307039349, 2.197224577])
+        close(
+            cross_entropy(B0, Y, weight=W, reduction="none"),
+            [0.4170300163, 0.440099046, 0.09307039349, 2.197224577],
+        )
         close(cross_entropy(B0, Y, weight=W, reduction="sum"), 3.147424033)
         close(cross_entropy(B0, Y, weight=W), 0.5722589151)
         r = evaluate(B0, Y, weight=W)
         assert (r.count, r.weight_sum) == (4, 5.5)
 
     def test_i1_ignore_default(self):
-        close(cross_entropy(B0, YI, reduction="none"),
-              [0.4170300163, 0.0, 0.186140787, 1.098612289])
+        close(
+            cross_entropy(B0, YI, reduction="none"), [0.4170300163, 0.0, 0.186140787, 1.098612289]
+        )
         close(cross_entropy(B0, YI), 0.5672610306)
         close(cross_entropy(B0, YI, reduction="sum"), 1.701783092)
         r = evaluate(B0, YI)
@@ -206,8 +219,10 @@ class TestBaseWeightIgnore:
         assert cross_entropy(B0, YI, reduction="none")[1] == 0.0
 
     def test_i2_ignore_a_real_class(self):
-        close(cross_entropy(B0, Y, ignore_index=1, reduction="none"),
-              [0.4170300163, 0.0, 0.186140787, 0.0])
+        close(
+            cross_entropy(B0, Y, ignore_index=1, reduction="none"),
+            [0.4170300163, 0.0, 0.186140787, 0.0],
+        )
         close(cross_entropy(B0, Y, ignore_index=1), 0.3015854016)
         assert evaluate(B0, Y, ignore_index=1).count == 2
 
@@ -244,8 +259,10 @@ class TestBaseWeightIgnore:
 
 class TestLabelSmoothing:
     def test_l1(self):
-        close(cross_entropy(B0, Y, label_smoothing=0.1, reduction="none"),
-              [0.5136966829, 0.360049523, 0.346140787, 1.098612289])
+        close(
+            cross_entropy(B0, Y, label_smoothing=0.1, reduction="none"),
+            [0.5136966829, 0.360049523, 0.346140787, 1.098612289],
+        )
         close(cross_entropy(B0, Y, label_smoothing=0.1), 0.5796248204)
         close(cross_entropy(B0, Y, label_smoothing=0.1, reduction="sum"), 2.318499282)
 
@@ -255,8 +272,10 @@ class TestLabelSmoothing:
 
     def test_l2_weight(self):
         kw = {"label_smoothing": 0.1, "weight": W}
-        close(cross_entropy(B0, Y, reduction="none", **kw),
-              [0.5223138499, 0.5250949191, 0.362146446, 2.105673553])
+        close(
+            cross_entropy(B0, Y, reduction="none", **kw),
+            [0.5223138499, 0.5250949191, 0.362146446, 2.105673553],
+        )
         close(cross_entropy(B0, Y, **kw), 0.6391325033)
         close(cross_entropy(B0, Y, reduction="sum", **kw), 3.515228768)
 
@@ -266,14 +285,18 @@ class TestLabelSmoothing:
 
     def test_l4_weight_ignore(self):
         kw = {"label_smoothing": 0.1, "weight": W}
-        close(cross_entropy(B0, YI, reduction="none", **kw),
-              [0.5223138499, 0.0, 0.362146446, 2.105673553])
+        close(
+            cross_entropy(B0, YI, reduction="none", **kw),
+            [0.5223138499, 0.0, 0.362146446, 2.105673553],
+        )
         close(cross_entropy(B0, YI, **kw), 0.8543239569)
         close(cross_entropy(B0, YI, reduction="sum", **kw), 2.990133849)
 
     def test_l5_full_smoothing(self):
-        close(cross_entropy(B0, Y, label_smoothing=1.0, reduction="none"),
-              [1.383696683, 1.620049523, 1.786140787, 1.098612289])
+        close(
+            cross_entropy(B0, Y, label_smoothing=1.0, reduction="none"),
+            [1.383696683, 1.620049523, 1.786140787, 1.098612289],
+        )
 
     def test_l6_kdim(self):
         close(cross_entropy(K1_X, K1_Y, label_smoothing=0.2), 0.5669438744)
@@ -289,16 +312,20 @@ class TestLabelSmoothing:
 
 class TestSoftTargets:
     def test_s1(self):
-        close(cross_entropy(B0, P, reduction="none"),
-              [0.8070300163, 0.220049523, 1.386140787, 1.098612289])
+        close(
+            cross_entropy(B0, P, reduction="none"),
+            [0.8070300163, 0.220049523, 1.386140787, 1.098612289],
+        )
         close(cross_entropy(B0, P), 0.8779581537)
         close(cross_entropy(B0, P, reduction="sum"), 3.511832615)
         r = evaluate(B0, P)
         assert (r.count, r.weight_sum) == (4, 4.0)
 
     def test_s2_weight_mean_divides_by_n(self):
-        close(cross_entropy(B0, P, weight=W, reduction="none"),
-              [0.9745845187, 0.440099046, 2.111140787, 1.281714337])
+        close(
+            cross_entropy(B0, P, weight=W, reduction="none"),
+            [0.9745845187, 0.440099046, 2.111140787, 1.281714337],
+        )
         close(cross_entropy(B0, P, weight=W), 1.201884672)
         assert evaluate(B0, P, weight=W).weight_sum == 4.0
 
@@ -327,8 +354,9 @@ FLOAT32_ANCHORS = [
 ]
 
 
-@pytest.mark.parametrize("case,args,kw,expected", FLOAT32_ANCHORS,
-                         ids=[c[0] for c in FLOAT32_ANCHORS])
+@pytest.mark.parametrize(
+    "case,args,kw,expected", FLOAT32_ANCHORS, ids=[c[0] for c in FLOAT32_ANCHORS]
+)
 def test_float32_anchors(case, args, kw, expected):
     x, t = args
     close(cross_entropy(x.astype(np.float32), t, **kw), expected, rtol=RTOL32)
@@ -366,8 +394,11 @@ def test_compute_dtype(given, dtype, expected):
 
 
 def test_compute_dtype_rejects_unknown():
-    with pytest.raises(ValueError, match=r"dtype must be one of auto, float64, float32; "
-                                         r"got 'float16'"):
+    with pytest.raises(
+        ValueError,
+        match=r"dtype must be one of auto, float64, float32; "
+        r"got 'float16'",
+    ):
         cross_entropy(B0, Y, dtype="float16")
 
 
@@ -613,7 +644,8 @@ class TestClassAxis:
 
     def test_minus_one_same_as_two(self):
         assert cross_entropy(self.X, self.Y, class_axis=-1) == cross_entropy(
-            self.X, self.Y, class_axis=2)
+            self.X, self.Y, class_axis=2
+        )
 
     def test_soft_targets_minus_one(self):
         q = softmax(self.rng.normal(size=self.X.shape), axis=-1)
@@ -634,13 +666,19 @@ class TestClassAxis:
 class TestInputKind:
     def test_probs_equals_logits(self):
         for kw in ({}, {"weight": W}, {"label_smoothing": 0.1}, {"reduction": "none"}):
-            close(cross_entropy(softmax(B0, axis=1), YI, input_kind="probs", **kw),
-                  cross_entropy(B0, YI, **kw), rtol=1e-13)
+            close(
+                cross_entropy(softmax(B0, axis=1), YI, input_kind="probs", **kw),
+                cross_entropy(B0, YI, **kw),
+                rtol=1e-13,
+            )
 
     def test_logprobs_equals_logits(self):
         for kw in ({}, {"weight": W, "label_smoothing": 0.37}, {"reduction": "none"}):
-            close(cross_entropy(log_softmax(B0, axis=1), YI, input_kind="logprobs", **kw),
-                  cross_entropy(B0, YI, **kw), rtol=1e-15)
+            close(
+                cross_entropy(log_softmax(B0, axis=1), YI, input_kind="logprobs", **kw),
+                cross_entropy(B0, YI, **kw),
+                rtol=1e-15,
+            )
 
     def test_logprobs_soft_targets(self):
         close(cross_entropy(log_softmax(B0, axis=1), P, input_kind="logprobs"), 0.8779581537)
@@ -677,8 +715,9 @@ class TestInputKind:
         close(g, expected, rtol=1e-15)
 
     def test_bad_input_kind(self):
-        with pytest.raises(ValueError,
-                           match="input_kind must be one of logits, probs, logprobs; got 'prob'"):
+        with pytest.raises(
+            ValueError, match="input_kind must be one of logits, probs, logprobs; got 'prob'"
+        ):
             cross_entropy(B0, Y, input_kind="prob")
 
 
@@ -694,8 +733,9 @@ class TestSampleWeight:
         close(cross_entropy(B0, Y, weight=W, sample_weight=SW, reduction="none"), B1_NONE * SW)
 
     def test_sum(self):
-        close(cross_entropy(B0, Y, weight=W, sample_weight=SW, reduction="sum"),
-              float(B1_NONE @ SW))
+        close(
+            cross_entropy(B0, Y, weight=W, sample_weight=SW, reduction="sum"), float(B1_NONE @ SW)
+        )
 
     def test_mean_divides_by_w_y_times_s(self):
         expected = float(B1_NONE @ SW) / float(W[Y] @ SW)  # 9.935... / 11.25
@@ -713,7 +753,8 @@ class TestSampleWeight:
     def test_ones_change_nothing(self):
         for kw in ({}, {"weight": W, "label_smoothing": 0.1}):
             assert cross_entropy(B0, YI, sample_weight=np.ones(4), **kw) == pytest.approx(
-                cross_entropy(B0, YI, **kw), rel=1e-15)
+                cross_entropy(B0, YI, **kw), rel=1e-15
+            )
 
     def test_soft_targets(self):
         s1 = np.array([0.8070300163, 0.220049523, 1.386140787, 1.098612289])  # S1

@@ -40,9 +40,37 @@ ROLES = ("logits", "targets")
 # Bytes that matter to some parser: delimiters, quotes, brackets, signs, NaN/inf letters,
 # NUL, invalid UTF-8, a BOM, a UTF-16 BOM, a zip and an npy magic.
 _PIECES = [
-    b",", b";", b"\t", b" ", b"\n", b"\r", b"\r\n", b'"', b"#", b"[", b"]", b"{", b"}", b":",
-    b"-", b".", b"e", b"nan", b"inf", b"1e999", b"label", b"null", b"true", b"\x00", b"\xff",
-    b"\xc3", b"\xef\xbb\xbf", b"\xff\xfe", b"PK\x03\x04", b"\x93NUMPY", b"9" * 30,
+    b",",
+    b";",
+    b"\t",
+    b" ",
+    b"\n",
+    b"\r",
+    b"\r\n",
+    b'"',
+    b"#",
+    b"[",
+    b"]",
+    b"{",
+    b"}",
+    b":",
+    b"-",
+    b".",
+    b"e",
+    b"nan",
+    b"inf",
+    b"1e999",
+    b"label",
+    b"null",
+    b"true",
+    b"\x00",
+    b"\xff",
+    b"\xc3",
+    b"\xef\xbb\xbf",
+    b"\xff\xfe",
+    b"PK\x03\x04",
+    b"\x93NUMPY",
+    b"9" * 30,
 ]
 
 
@@ -77,8 +105,9 @@ def _only_input_error(call: object, *args: object, **kwargs: object) -> None:
 
 numbers = st.floats(allow_nan=True, allow_infinity=True, width=64) | st.integers(-300, 300)
 grids = st.integers(1, 4).flatmap(
-    lambda width: st.lists(st.lists(numbers, min_size=width, max_size=width), min_size=1,
-                           max_size=5)
+    lambda width: st.lists(
+        st.lists(numbers, min_size=width, max_size=width), min_size=1, max_size=5
+    )
 )
 
 
@@ -112,14 +141,16 @@ def json_bytes(draw: st.DrawFn) -> bytes:
     else:
         value = draw(json_values)
     if draw(st.booleans()):
-        keys = draw(st.lists(st.sampled_from(["logits", "targets", "labels", "classes", "x"]),
-                             max_size=4))
+        keys = draw(
+            st.lists(st.sampled_from(["logits", "targets", "labels", "classes", "x"]), max_size=4)
+        )
         value = {key: (value if key == "logits" else draw(json_values)) for key in keys}
     return json.dumps(value, allow_nan=True).encode()
 
 
-dtypes = st.sampled_from(["<f8", ">f8", "<f4", "<f2", "<i8", "|u1", "<u8", "|b1", "<U3", "|S2",
-                          "<c16", "<M8[s]"])
+dtypes = st.sampled_from(
+    ["<f8", ">f8", "<f4", "<f2", "<i8", "|u1", "<u8", "|b1", "<U3", "|S2", "<c16", "<M8[s]"]
+)
 
 
 @st.composite
@@ -135,8 +166,14 @@ def npy_bytes(draw: st.DrawFn) -> bytes:
 
 @st.composite
 def npz_bytes(draw: st.DrawFn) -> bytes:
-    names = draw(st.lists(st.sampled_from(["logits", "targets", "labels", "classes", "a"]),
-                          min_size=0, max_size=3, unique=True))
+    names = draw(
+        st.lists(
+            st.sampled_from(["logits", "targets", "labels", "classes", "a"]),
+            min_size=0,
+            max_size=3,
+            unique=True,
+        )
+    )
     buffer = io.BytesIO()
     compression = draw(st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]))
     with zipfile.ZipFile(buffer, "w", compression=compression) as archive:

@@ -234,10 +234,14 @@ NAN_ROW = "1,2,3;4,nan,6;7,8,inf"
 @pytest.mark.parametrize(
     "args,warning",
     [
-        (["compute", NAN_ROW, "0,1,2"],
-         "logits hold 2 non-finite values (first at sample 1, class 1: nan)"),
-        (["compute", "--input-kind", "probs", "0.5,0.5,0;0.2,0.3,0.5", "2,2"],
-         "the loss is not finite: 1 sample loss is nan or inf (first: sample 0 = inf)"),
+        (
+            ["compute", NAN_ROW, "0,1,2"],
+            "logits hold 2 non-finite values (first at sample 1, class 1: nan)",
+        ),
+        (
+            ["compute", "--input-kind", "probs", "0.5,0.5,0;0.2,0.3,0.5", "2,2"],
+            "the loss is not finite: 1 sample loss is nan or inf (first: sample 0 = inf)",
+        ),
         (["compute", "--", "1,2,3;4,5,6", "-100,-100"], "no targets to average (all ignored"),
         (["softmax", NAN_ROW], "logits hold 2 non-finite values"),
         (["grad", NAN_ROW, "0,1,2"], "logits hold 2 non-finite values"),

@@ -71,8 +71,14 @@ def reference(rows, target, *, k=5, ignore=-100, losses=None, n_worst=5):
     for c_ in range(c):
         js = [j for j in range(n) if cls[j] == c_]
         per_class.append(
-            (len(js), np.mean(loss[js]), np.mean([hit[j] for j in js]),
-             np.mean([p_true[j] for j in js])) if js else (0, None, None, None)
+            (
+                len(js),
+                np.mean(loss[js]),
+                np.mean([hit[j] for j in js]),
+                np.mean([p_true[j] for j in js]),
+            )
+            if js
+            else (0, None, None, None)
         )
     order = sorted(range(n), key=lambda j: (-loss[j], used[j]))[:n_worst]
     return {
@@ -147,8 +153,12 @@ def test_custom_ignore_index_and_a_class_with_no_support() -> None:
 
 @pytest.mark.parametrize(
     "opts",
-    [dict(weight=[1, 2, 3, 1, 0.5, 2, 1]), dict(label_smoothing=0.2),
-     dict(sample_weight=np.linspace(0.1, 2, 60)), dict(weight=[1] * 7, label_smoothing=0.1)],
+    [
+        dict(weight=[1, 2, 3, 1, 0.5, 2, 1]),
+        dict(label_smoothing=0.2),
+        dict(sample_weight=np.linspace(0.1, 2, 60)),
+        dict(weight=[1] * 7, label_smoothing=0.1),
+    ],
 )
 def test_weights_and_smoothing_change_the_loss_columns_not_the_metrics(opts) -> None:
     x, y = _data(3)
@@ -362,9 +372,7 @@ def test_property_split_anywhere_same_result(m, c, seed, cut) -> None:
     y[rng.random(m) < 0.2] = -100
     cut = min(cut, m)
     sizes = [cut, m - cut] if cut < m else [m]
-    res = _feed_blocks(x, y, sizes, list(range(len(sizes)))[::-1]).result(
-        metrics=True, worst=True
-    )
+    res = _feed_blocks(x, y, sizes, list(range(len(sizes)))[::-1]).result(metrics=True, worst=True)
     ref = reference(x, y, k=5)
     if ref["count"]:
         assert res.metrics.accuracy == pytest.approx(ref["accuracy"])
@@ -567,8 +575,15 @@ def _blocked_cases():
         "float32": (x.astype(np.float32), y, {}),
         "float16": (x.astype(np.float16), y, {}),
         "wide": (rng.normal(0, 2, (120, 80)), rng.integers(0, 80, 120), {"topk": 3}),
-        "weights": (x, y, {"weight": np.arange(1.0, 10), "label_smoothing": 0.1,
-                           "sample_weight": rng.random(300)}),
+        "weights": (
+            x,
+            y,
+            {
+                "weight": np.arange(1.0, 10),
+                "label_smoothing": 0.1,
+                "sample_weight": rng.random(300),
+            },
+        ),
         "kdim": (x3, y3, {}),
         "last_axis": (np.moveaxis(x3, 1, -1).copy(), y3, {"class_axis": -1}),
         "soft": (x, q, {}),
@@ -600,9 +615,7 @@ def test_one_pass_insight_equals_analyze_and_ignores_threads_and_finish_order(
     for threads in (1, 2, 4):
         if threads > 1:
             monkeypatch.setattr(Accumulator, "measure", late)
-        runs.append(
-            evaluate_with_insight(x, y, threads=threads, block_rows=7, **ask, **kw)[1]
-        )
+        runs.append(evaluate_with_insight(x, y, threads=threads, block_rows=7, **ask, **kw)[1])
     assert all(_same(r, runs[0]) for r in runs)
     assert runs[0].worst == want.worst and runs[0].histogram == want.histogram
     assert runs[0].metrics.count == want.metrics.count

@@ -70,8 +70,10 @@ class TestErrors:
             encode_targets(np.array(["cat", "bird"]), ["cat", "dog"])
 
     def test_unknown_name_long_class_list_truncated(self):
-        msg = ("target 'z' at index 0 is neither a class name (a, b, c, d, e, f, g, h, ...) "
-               "nor a class index")
+        msg = (
+            "target 'z' at index 0 is neither a class name (a, b, c, d, e, f, g, h, ...) "
+            "nor a class index"
+        )
         with pytest.raises(ValueError, match="^" + re.escape(msg) + "$"):
             encode_targets(np.array(["z"]), list("abcdefghij"))
 
@@ -80,8 +82,10 @@ class TestErrors:
             encode_targets(np.array([["a", "b"], ["a", "x"]]), ["a", "b"])
 
     def test_text_without_classes(self):
-        msg = ("target 'x' at index 0 is not a class index; name the classes with --classes "
-               "(or a header row)")
+        msg = (
+            "target 'x' at index 0 is not a class index; name the classes with --classes "
+            "(or a header row)"
+        )
         with pytest.raises(ValueError, match="^" + re.escape(msg) + "$"):
             encode_targets(np.array(["x", "1"]), None)
 

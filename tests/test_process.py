@@ -112,7 +112,9 @@ def test_failed_write_keeps_the_old_file_and_no_temporary_file(tmp_path: Path) -
 
     r = subprocess.run(
         [*XENT, "softmax", "x.npy", "-o", "out.csv"],
-        cwd=tmp_path, capture_output=True, preexec_fn=small_files,
+        cwd=tmp_path,
+        capture_output=True,
+        preexec_fn=small_files,
     )
     assert r.returncode == 1
     assert r.stderr.decode().startswith("Error: cannot write 'out.csv': File too large")
@@ -127,8 +129,20 @@ def test_failed_write_keeps_the_old_file_and_no_temporary_file(tmp_path: Path) -
         (("softmax", "x.npy", "-o", "./sub/../x.npy"), "x.npy"),
         (("softmax", "x.npy", "-o", "link.npy"), "x.npy"),  # a symlink to the input
         (("compute", "x.npy", "y.csv", "--reduction", "none", "-o", "y.csv"), "y.csv"),
-        (("compute", "x.npy", "y.csv", "--weight", "w.csv", "--reduction", "none",
-          "-o", "w.csv"), "w.csv"),
+        (
+            (
+                "compute",
+                "x.npy",
+                "y.csv",
+                "--weight",
+                "w.csv",
+                "--reduction",
+                "none",
+                "-o",
+                "w.csv",
+            ),
+            "w.csv",
+        ),
     ],
 )
 def test_output_refuses_to_overwrite_an_input(args: tuple, victim: str, tmp_path: Path) -> None:
@@ -161,8 +175,10 @@ def test_ctrl_c_while_reading_stdin_exits_130_and_writes_nothing(tmp_path: Path)
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("signum,code,said", [(signal.SIGINT, 130, b"Interrupted.\n"),
-                                              (signal.SIGTERM, 143, b"Terminated.\n")])
+@pytest.mark.parametrize(
+    "signum,code,said",
+    [(signal.SIGINT, 130, b"Interrupted.\n"), (signal.SIGTERM, 143, b"Terminated.\n")],
+)
 def test_signal_during_a_big_write_leaves_the_old_file(
     signum: int, code: int, said: bytes, tmp_path: Path
 ) -> None:
@@ -208,8 +224,10 @@ os.open = _open_then_signal
 """
 
 
-@pytest.mark.parametrize("signum,code,said", [(signal.SIGINT, 130, b"Interrupted.\n"),
-                                              (signal.SIGTERM, 143, b"Terminated.\n")])
+@pytest.mark.parametrize(
+    "signum,code,said",
+    [(signal.SIGINT, 130, b"Interrupted.\n"), (signal.SIGTERM, 143, b"Terminated.\n")],
+)
 def test_signal_right_after_the_temporary_file_is_created_leaves_none(
     signum: int, code: int, said: bytes, tmp_path: Path
 ) -> None:
@@ -249,9 +267,7 @@ sys.meta_path.insert(0, _Stall())
 
 
 @pytest.mark.parametrize("command", ["script", "-m"])
-def test_ctrl_c_during_start_up_exits_130_without_a_traceback(
-    command: str, tmp_path: Path
-) -> None:
+def test_ctrl_c_during_start_up_exits_130_without_a_traceback(command: str, tmp_path: Path) -> None:
     """Ctrl-C while Click and NumPy are still being imported (most of start-up, before any
     handler of xent's exists): exit 130 and nothing on stderr, as for a Ctrl-C later on."""
     argv = XENT if command == "script" else [sys.executable, "-m", "xent_cli"]
@@ -260,8 +276,13 @@ def test_ctrl_c_during_start_up_exits_130_without_a_traceback(
     env["XENT_TEST_FD"] = str(write_end)
     try:
         p = subprocess.Popen(
-            [*argv, "compute", "1,2,3", "0"], cwd=tmp_path, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env=env, pass_fds=(write_end,), preexec_fn=_default_signals,
+            [*argv, "compute", "1,2,3", "0"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            pass_fds=(write_end,),
+            preexec_fn=_default_signals,
         )
     finally:
         os.close(write_end)
@@ -294,8 +315,7 @@ def test_closed_pipe_ends_quietly_with_141(fmt: str, unbuffered: str, tmp_path: 
         env["PYTHONUNBUFFERED"] = unbuffered
     read_end, write_end = small_pipe()
     try:
-        p = start("softmax", "big.npy", "--format", fmt, cwd=tmp_path, stdout=write_end,
-                  env=env)
+        p = start("softmax", "big.npy", "--format", fmt, cwd=tmp_path, stdout=write_end, env=env)
     finally:
         os.close(write_end)
     with os.fdopen(read_end, "rb") as reader:  # closed after 64 bytes: what head does
@@ -342,7 +362,10 @@ def test_text_bigger_than_the_memory_left_is_refused_not_killed(tmp_path: Path) 
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     r = subprocess.run(
         [*XENT, "compute", "big.csv", "--labels", "0"],
-        cwd=tmp_path, capture_output=True, preexec_fn=little_memory, env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        preexec_fn=little_memory,
+        env=env,
     )
     assert r.returncode == 1
     err = r.stderr.decode()

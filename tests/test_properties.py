@@ -22,8 +22,16 @@ def logits(shape):
 
 
 @st.composite
-def problems(draw, *, soft: bool | None = False, weighted: bool | None = None,
-             smoothing: bool = True, ignore: bool = True, max_n: int = 5, max_c: int = 6):
+def problems(
+    draw,
+    *,
+    soft: bool | None = False,
+    weighted: bool | None = None,
+    smoothing: bool = True,
+    ignore: bool = True,
+    max_n: int = 5,
+    max_c: int = 6,
+):
     """(x, target, kwargs) for an (N, C) input; soft=None draws either kind of target."""
     n = draw(st.integers(1, max_n))
     c = draw(st.integers(1, max_c))
@@ -52,14 +60,16 @@ def problems(draw, *, soft: bool | None = False, weighted: bool | None = None,
 
 
 @SETTINGS
-@given(x=logits(hnp.array_shapes(min_dims=2, max_dims=2, max_side=6)),
-       shift=st.floats(-50, 50, allow_nan=False))
+@given(
+    x=logits(hnp.array_shapes(min_dims=2, max_dims=2, max_side=6)),
+    shift=st.floats(-50, 50, allow_nan=False),
+)
 def test_shift_invariance_of_softmax(x, shift):
     c = np.linspace(-1.0, 1.0, x.shape[0])[:, None] * shift  # a different constant per row
-    np.testing.assert_allclose(log_softmax(x + c, axis=1), log_softmax(x, axis=1),
-                               rtol=1e-12, atol=1e-11)
-    np.testing.assert_allclose(softmax(x + c, axis=1), softmax(x, axis=1), rtol=1e-10,
-                               atol=1e-13)
+    np.testing.assert_allclose(
+        log_softmax(x + c, axis=1), log_softmax(x, axis=1), rtol=1e-12, atol=1e-11
+    )
+    np.testing.assert_allclose(softmax(x + c, axis=1), softmax(x, axis=1), rtol=1e-10, atol=1e-13)
 
 
 @SETTINGS
@@ -100,8 +110,9 @@ def test_sum_is_mean_times_weight_sum(problem):
     if r_mean.weight_sum == 0.0:  # everything ignored: torch's mean of nothing
         assert math.isnan(r_mean.loss) and r_sum.loss == 0.0
     else:
-        np.testing.assert_allclose(r_mean.loss * r_mean.weight_sum, r_sum.loss, rtol=1e-12,
-                                   atol=1e-300)
+        np.testing.assert_allclose(
+            r_mean.loss * r_mean.weight_sum, r_sum.loss, rtol=1e-12, atol=1e-300
+        )
 
 
 @SETTINGS
@@ -145,8 +156,7 @@ def _finite_differences(x, t, kw, h=1e-6):
 
 
 @settings(max_examples=40, deadline=None)
-@given(problem=problems(soft=None, max_n=4, max_c=5),
-       reduction=st.sampled_from(["mean", "sum"]))
+@given(problem=problems(soft=None, max_n=4, max_c=5), reduction=st.sampled_from(["mean", "sum"]))
 def test_gradient_matches_finite_differences(problem, reduction):
     x, t, kw = problem
     kw = dict(kw, reduction=reduction)
@@ -172,8 +182,12 @@ def test_gradient_rows_sum_to_zero(problem, reduction):
 
 
 @SETTINGS
-@given(data=st.data(), shape=hnp.array_shapes(min_dims=3, max_dims=4, min_side=1, max_side=4),
-       soft=st.booleans(), reduction=st.sampled_from(["mean", "sum", "none"]))
+@given(
+    data=st.data(),
+    shape=hnp.array_shapes(min_dims=3, max_dims=4, min_side=1, max_side=4),
+    soft=st.booleans(),
+    reduction=st.sampled_from(["mean", "sum", "none"]),
+)
 def test_kdim_equals_moveaxis_flatten(data, shape, soft, reduction):
     c = shape[1]
     x = data.draw(logits(shape))

@@ -99,8 +99,7 @@ def test_histogram_golden() -> None:
     h = {"edges": [0.0, 0.5, 1.0, 1.5, 2.0], "counts": [12, 3, 0, 1]}
     assert render(histogram_view(h)) == (
         "loss histogram (16 losses, 4 bins)\n"
-        "loss from     to   count\n"
-        + "─" * 66 + "\n"
+        "loss from     to   count\n" + "─" * 66 + "\n"
         "     0.00   0.50      12  " + "█" * 40 + "\n"
         "     0.50   1.00       3  " + "█" * 10 + "\n"
         "     1.00   1.50       0\n"
@@ -143,15 +142,22 @@ def test_plain_text() -> None:
 
 
 def test_csv_text_quotes_coordinates_and_names() -> None:
-    res = analyze(X.reshape(1, 3, 4), [[1, -100, 3]], class_axis=2, worst=2, hist=False,
-                  per_class=True, class_names=["a,b", "c", "d", "e"])
+    res = analyze(
+        X.reshape(1, 3, 4),
+        [[1, -100, 3]],
+        class_axis=2,
+        worst=2,
+        hist=False,
+        per_class=True,
+        class_names=["a,b", "c", "d", "e"],
+    )
     text = csv_text(res)
     assert text.splitlines()[:2] == [
         "class,support,loss,accuracy,mean_p_true",
         '"a,b",0,nan,nan,nan',
     ]
     assert text.endswith(
-        'index,target,predicted,p_target,loss\n'
+        "index,target,predicted,p_target,loss\n"
         '"(0,0)",c,e,0.08714431874203257,2.4401896985611953\n'
         '"(0,2)",e,e,0.6439142598879724,0.44018969856119533'
     )

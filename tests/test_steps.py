@@ -258,24 +258,29 @@ class TestTorchCall:
 
     def test_sum(self):
         assert call_for(LOGITS, LABELS, reduction="sum") == (
-            'nn.CrossEntropyLoss(reduction="sum")(logits, labels)')
+            'nn.CrossEntropyLoss(reduction="sum")(logits, labels)'
+        )
 
     def test_weight_and_sum(self):
         assert call_for(LOGITS, LABELS, reduction="sum", weight=[1, 2, 0.5, 3]) == (
-            'nn.CrossEntropyLoss(weight=torch.tensor([1.0, 2.0, 0.5, 3.0]), '
-            'reduction="sum")(logits, labels)')
+            "nn.CrossEntropyLoss(weight=torch.tensor([1.0, 2.0, 0.5, 3.0]), "
+            'reduction="sum")(logits, labels)'
+        )
 
     def test_ignore_index_and_smoothing(self):
         assert call_for(LOGITS, LABELS, ignore_index=1, label_smoothing=0.1) == (
-            "nn.CrossEntropyLoss(ignore_index=1, label_smoothing=0.1)(logits, labels)")
+            "nn.CrossEntropyLoss(ignore_index=1, label_smoothing=0.1)(logits, labels)"
+        )
 
     def test_none(self):
         assert call_for(LOGITS, LABELS, reduction="none") == (
-            'nn.CrossEntropyLoss(reduction="none")(logits, labels)')
+            'nn.CrossEntropyLoss(reduction="none")(logits, labels)'
+        )
 
     def test_class_axis_last(self):
         assert call_for(np.zeros((2, 5, 3)), np.zeros((2, 5), int), class_axis=-1) == (
-            "nn.CrossEntropyLoss()(logits.movedim(2, 1), labels)")
+            "nn.CrossEntropyLoss()(logits.movedim(2, 1), labels)"
+        )
 
     def test_class_axis_zero_on_1d_is_plain(self):
         assert call_for(np.zeros(4), 1) == "nn.CrossEntropyLoss()(logits, labels)"
@@ -292,16 +297,19 @@ class TestTorchCall:
     def test_sample_weight(self):
         assert call_for(LOGITS, LABELS, sample_weight=[1, 2, 3], reduction="sum") == (
             'nn.CrossEntropyLoss(reduction="none")(logits, labels)'
-            "  # then × sample_weight and reduce by sum")
+            "  # then × sample_weight and reduce by sum"
+        )
 
     def test_logprobs(self):
         assert call_for(LOGITS, LABELS, input_kind="logprobs", weight=[1, 2, 0.5, 3]) == (
-            "nn.NLLLoss(weight=torch.tensor([1.0, 2.0, 0.5, 3.0]))(logprobs, labels)")
+            "nn.NLLLoss(weight=torch.tensor([1.0, 2.0, 0.5, 3.0]))(logprobs, labels)"
+        )
 
     def test_probs(self):
         p = np.full((3, 4), 0.25)
         assert call_for(p, LABELS, input_kind="probs", reduction="sum") == (
-            'nn.NLLLoss(reduction="sum")(probs.log(), labels)')
+            'nn.NLLLoss(reduction="sum")(probs.log(), labels)'
+        )
 
     def test_options_docstring(self):
         o = Options("sum", None, -100, 0.0, "logits", False, 1, "index")

@@ -32,32 +32,42 @@ def raises_exactly(message: str):
 
 class TestOutOfBounds:
     def test_one_based_hint(self):
-        msg = ("Target 4 is out of bounds at index 1: 4 classes, expected 0..3 or the ignore "
-               "index -100; labels look 1-based: use 0..3")
+        msg = (
+            "Target 4 is out of bounds at index 1: 4 classes, expected 0..3 or the ignore "
+            "index -100; labels look 1-based: use 0..3"
+        )
         with raises_exactly(msg):
             prepare_targets((3, 4), [1, 4, 2])
 
     def test_no_one_based_hint_when_zero_present(self):
-        msg = ("Target 4 is out of bounds at index 2: 4 classes, expected 0..3 or the ignore "
-               "index -100")
+        msg = (
+            "Target 4 is out of bounds at index 2: 4 classes, expected 0..3 or the ignore "
+            "index -100"
+        )
         with raises_exactly(msg):
             prepare_targets((3, 4), [0, 2, 4])
 
     def test_no_one_based_hint_above_c(self):
-        msg = ("Target 255 is out of bounds at index 0: 4 classes, expected 0..3 or the ignore "
-               "index -100")
+        msg = (
+            "Target 255 is out of bounds at index 0: 4 classes, expected 0..3 or the ignore "
+            "index -100"
+        )
         with raises_exactly(msg):
             prepare_targets((3, 4), [255, 1, 2])
 
     def test_negative_label_suggests_ignore_index(self):
-        msg = ("Target -1 is out of bounds at index 1: 4 classes, expected 0..3 or the ignore "
-               "index -100; to skip such targets pass --ignore-index -1")
+        msg = (
+            "Target -1 is out of bounds at index 1: 4 classes, expected 0..3 or the ignore "
+            "index -100; to skip such targets pass --ignore-index -1"
+        )
         with raises_exactly(msg):
             prepare_targets((3, 4), [1, -1, 2])
 
     def test_position_for_kdim(self):
-        msg = ("Target 3 is out of bounds at position (1, 0): 3 classes, expected 0..2 or the "
-               "ignore index -100")
+        msg = (
+            "Target 3 is out of bounds at position (1, 0): 3 classes, expected 0..2 or the "
+            "ignore index -100"
+        )
         with raises_exactly(msg):
             prepare_targets((2, 3, 2), [[0, 1], [3, 0]])
 
@@ -74,8 +84,10 @@ class TestOutOfBounds:
         assert t.valid.tolist() == [True, False, True]
 
     def test_unbatched(self):
-        msg = ("Target 3 is out of bounds at index 0: 3 classes, expected 0..2 or the ignore "
-               "index -100; labels look 1-based: use 0..2")
+        msg = (
+            "Target 3 is out of bounds at index 0: 3 classes, expected 0..2 or the ignore "
+            "index -100; labels look 1-based: use 0..2"
+        )
         with raises_exactly(msg):
             prepare_targets((3,), 3)
 
@@ -152,9 +164,11 @@ class TestNonIntegerTargets:
 
 class TestShapes:
     def test_wrong_class_axis_hint(self):
-        msg = ("targets have shape (2, 5) but the input (2, 5, 3) with classes on axis 1 needs "
-               "class indices of shape (2, 3) (or probabilities of shape (2, 5, 3)); the targets "
-               "fit classes on axis 2: try --class-axis 2")
+        msg = (
+            "targets have shape (2, 5) but the input (2, 5, 3) with classes on axis 1 needs "
+            "class indices of shape (2, 3) (or probabilities of shape (2, 5, 3)); the targets "
+            "fit classes on axis 2: try --class-axis 2"
+        )
         with raises_exactly(msg):
             prepare_targets((2, 5, 3), np.zeros((2, 5), int))
 
@@ -167,20 +181,26 @@ class TestShapes:
             prepare_targets((4, 3), np.zeros(3, int))
 
     def test_column_target_no_hint(self):
-        msg = ("targets have shape (4, 1) but the input (4, 3) with classes on axis 1 needs "
-               "class indices of shape (4,) (or probabilities of shape (4, 3))")
+        msg = (
+            "targets have shape (4, 1) but the input (4, 3) with classes on axis 1 needs "
+            "class indices of shape (4,) (or probabilities of shape (4, 3))"
+        )
         with raises_exactly(msg):
             prepare_targets((4, 3), np.zeros((4, 1), int))
 
     def test_batch_mismatch(self):
-        msg = ("targets have shape (5,) but the input (4, 3) with classes on axis 1 needs "
-               "class indices of shape (4,) (or probabilities of shape (4, 3))")
+        msg = (
+            "targets have shape (5,) but the input (4, 3) with classes on axis 1 needs "
+            "class indices of shape (4,) (or probabilities of shape (4, 3))"
+        )
         with raises_exactly(msg):
             prepare_targets((4, 3), np.zeros(5, int))
 
     def test_unbatched_two_targets(self):
-        msg = ("targets have shape (2,) but the input (3,) with classes on axis 0 needs class "
-               "indices of shape () (or probabilities of shape (3,))")
+        msg = (
+            "targets have shape (2,) but the input (3,) with classes on axis 0 needs class "
+            "indices of shape () (or probabilities of shape (3,))"
+        )
         with raises_exactly(msg):
             prepare_targets((3,), [0, 1])
 
@@ -211,8 +231,17 @@ class TestShapes:
 class TestNormalizeClassAxis:
     @pytest.mark.parametrize(
         "ndim,axis,expected",
-        [(1, 1, 0), (1, -1, 0), (1, 5, 0), (2, 1, 1), (2, -1, 1), (2, 0, 0), (3, -1, 2),
-         (4, -3, 1), (4, 3, 3)],
+        [
+            (1, 1, 0),
+            (1, -1, 0),
+            (1, 5, 0),
+            (2, 1, 1),
+            (2, -1, 1),
+            (2, 0, 0),
+            (3, -1, 2),
+            (4, -3, 1),
+            (4, 3, 3),
+        ],
     )
     def test_values(self, ndim, axis, expected):
         assert normalize_class_axis(ndim, axis) == expected

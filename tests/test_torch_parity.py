@@ -59,18 +59,29 @@ def _grid() -> list[dict]:
         ranks = [1, 2, 3, 4, rnd.choice((2, 3, 4)), rnd.choice((2, 3, 4))]
         for rank in ranks:
             shape = _random_shape(rnd, rank)
-            cases.append({
-                "shape": shape, "mode": mode, "weighted": weighted, "eps": eps,
-                "reduction": reduction, "seed": rnd.randrange(2**32),
-            })
+            cases.append(
+                {
+                    "shape": shape,
+                    "mode": mode,
+                    "weighted": weighted,
+                    "eps": eps,
+                    "reduction": reduction,
+                    "seed": rnd.randrange(2**32),
+                }
+            )
     # Make sure the edge sizes are there whatever the draw: N = 0 and N = 1 for each rank.
     for rank, n, c in itertools.product((2, 3, 4), (0, 1), CLASSES):
         shape = (n, c) + (2,) * (rank - 2)
-        cases.append({
-            "shape": shape, "mode": rnd.choice(TARGET_MODES), "weighted": rnd.random() < 0.5,
-            "eps": rnd.choice(LABEL_SMOOTHING), "reduction": rnd.choice(REDUCTIONS),
-            "seed": rnd.randrange(2**32),
-        })
+        cases.append(
+            {
+                "shape": shape,
+                "mode": rnd.choice(TARGET_MODES),
+                "weighted": rnd.random() < 0.5,
+                "eps": rnd.choice(LABEL_SMOOTHING),
+                "reduction": rnd.choice(REDUCTIONS),
+                "seed": rnd.randrange(2**32),
+            }
+        )
     return cases
 
 
@@ -90,7 +101,7 @@ def make_data(shape, mode, weighted, seed, class_axis=1):
     x = rng.normal(scale=3.0, size=shape)
     axis = 0 if len(shape) == 1 else class_axis % len(shape)
     c = shape[axis]
-    batch = shape[:axis] + shape[axis + 1:]
+    batch = shape[:axis] + shape[axis + 1 :]
     ignore_index = -100
     if mode.startswith("index"):
         t = rng.integers(0, c, size=batch)
@@ -130,8 +141,11 @@ def test_grid_covers_what_it_claims():
 @pytest.mark.parametrize("case", GRID, ids=GRID_IDS)
 def test_grid(case):
     x, t, w, ignore_index = make_data(case["shape"], case["mode"], case["weighted"], case["seed"])
-    kw = {"ignore_index": ignore_index, "reduction": case["reduction"],
-          "label_smoothing": case["eps"]}
+    kw = {
+        "ignore_index": ignore_index,
+        "reduction": case["reduction"],
+        "label_smoothing": case["eps"],
+    }
     want_loss, want_grad = torch_loss_and_grad(x, t, w, **kw)
     close(cross_entropy(x, t, weight=w, **kw), want_loss)
     close(cross_entropy_grad(x, t, weight=w, **kw), want_grad)
@@ -147,8 +161,9 @@ def _axis_cases() -> list[tuple]:
         for mode in ("index", "index-ign100", "prob-norm"):
             for reduction in REDUCTIONS:
                 eps = rnd.choice(LABEL_SMOOTHING)
-                cases.append((shape, mode, rnd.random() < 0.5, eps, reduction,
-                              rnd.randrange(2**32)))
+                cases.append(
+                    (shape, mode, rnd.random() < 0.5, eps, reduction, rnd.randrange(2**32))
+                )
     return cases
 
 
@@ -156,9 +171,12 @@ AXIS_CASES = _axis_cases()
 
 
 @pytest.mark.parametrize(
-    "shape,mode,weighted,eps,reduction,seed", AXIS_CASES,
-    ids=[f"{'x'.join(map(str, c[0]))}-{c[1]}-{'w' if c[2] else 'nw'}-ls{c[3]}-{c[4]}"
-         for c in AXIS_CASES],
+    "shape,mode,weighted,eps,reduction,seed",
+    AXIS_CASES,
+    ids=[
+        f"{'x'.join(map(str, c[0]))}-{c[1]}-{'w' if c[2] else 'nw'}-ls{c[3]}-{c[4]}"
+        for c in AXIS_CASES
+    ],
 )
 def test_class_axis_last_vs_movedim(shape, mode, weighted, eps, reduction, seed):
     x, t, w, ignore_index = make_data(shape, mode, weighted, seed, class_axis=-1)
@@ -183,8 +201,16 @@ def _sample_weight_cases() -> list[tuple]:
     for shape in [(5, 3), (1, 4), (3, 7), (2, 3, 4), (2, 2, 3, 2), (4,), (0, 3)]:
         for mode in ("index", "index-ign100", "index-ignclass", "prob-norm"):
             for reduction in REDUCTIONS:
-                cases.append((shape, mode, rnd.random() < 0.5, rnd.choice(LABEL_SMOOTHING),
-                              reduction, rnd.randrange(2**32)))
+                cases.append(
+                    (
+                        shape,
+                        mode,
+                        rnd.random() < 0.5,
+                        rnd.choice(LABEL_SMOOTHING),
+                        reduction,
+                        rnd.randrange(2**32),
+                    )
+                )
     return cases
 
 
@@ -192,9 +218,12 @@ SW_CASES = _sample_weight_cases()
 
 
 @pytest.mark.parametrize(
-    "shape,mode,weighted,eps,reduction,seed", SW_CASES,
-    ids=[f"{'x'.join(map(str, c[0]))}-{c[1]}-{'w' if c[2] else 'nw'}-ls{c[3]}-{c[4]}"
-         for c in SW_CASES],
+    "shape,mode,weighted,eps,reduction,seed",
+    SW_CASES,
+    ids=[
+        f"{'x'.join(map(str, c[0]))}-{c[1]}-{'w' if c[2] else 'nw'}-ls{c[3]}-{c[4]}"
+        for c in SW_CASES
+    ],
 )
 def test_sample_weight_vs_torch_none(shape, mode, weighted, eps, reduction, seed):
     x, t, w, ignore_index = make_data(shape, mode, weighted, seed)
@@ -203,8 +232,9 @@ def test_sample_weight_vs_torch_none(shape, mode, weighted, eps, reduction, seed
     xt = torch.tensor(x, requires_grad=True)
     tt = torch.tensor(t)
     wt = None if w is None else torch.tensor(w)
-    per = F.cross_entropy(xt, tt, weight=wt, ignore_index=ignore_index, reduction="none",
-                          label_smoothing=eps)
+    per = F.cross_entropy(
+        xt, tt, weight=wt, ignore_index=ignore_index, reduction="none", label_smoothing=eps
+    )
     swt = torch.tensor(sw)
     weighted_losses = per * swt
     if reduction == "none":
@@ -221,8 +251,13 @@ def test_sample_weight_vs_torch_none(shape, mode, weighted, eps, reduction, seed
             share = torch.where(valid, wy, torch.zeros_like(wy))
         expected = weighted_losses.sum() / (share * swt).sum()
     (expected.sum() if reduction == "none" else expected).backward()
-    kw = {"weight": w, "ignore_index": ignore_index, "reduction": reduction,
-          "label_smoothing": eps, "sample_weight": sw}
+    kw = {
+        "weight": w,
+        "ignore_index": ignore_index,
+        "reduction": reduction,
+        "label_smoothing": eps,
+        "sample_weight": sw,
+    }
     close(cross_entropy(x, t, **kw), expected.detach().numpy())
     close(cross_entropy_grad(x, t, **kw), xt.grad.numpy())
 
@@ -250,11 +285,16 @@ def test_logprobs_vs_nll_loss(shape, mode, weighted, reduction, seed):
     x, t, w, ignore_index = make_data(shape, mode, weighted, seed)
     xt = torch.tensor(x, requires_grad=True)
     wt = None if w is None else torch.tensor(w)
-    loss = F.nll_loss(xt, torch.tensor(t), weight=wt, ignore_index=ignore_index,
-                      reduction=reduction)
+    loss = F.nll_loss(
+        xt, torch.tensor(t), weight=wt, ignore_index=ignore_index, reduction=reduction
+    )
     (loss.sum() if reduction == "none" else loss).backward()
-    kw = {"weight": w, "ignore_index": ignore_index, "reduction": reduction,
-          "input_kind": "logprobs"}
+    kw = {
+        "weight": w,
+        "ignore_index": ignore_index,
+        "reduction": reduction,
+        "input_kind": "logprobs",
+    }
     close(cross_entropy(x, t, **kw), loss.detach().numpy())
     close(cross_entropy_grad(x, t, **kw), xt.grad.numpy())
 
@@ -265,11 +305,11 @@ def test_probs_vs_nll_loss_of_log(shape, mode, weighted, reduction, seed):
     p = softmax(x, axis=0 if len(shape) == 1 else 1)
     pt = torch.tensor(p, requires_grad=True)
     wt = None if w is None else torch.tensor(w)
-    loss = F.nll_loss(pt.log(), torch.tensor(t), weight=wt, ignore_index=ignore_index,
-                      reduction=reduction)
+    loss = F.nll_loss(
+        pt.log(), torch.tensor(t), weight=wt, ignore_index=ignore_index, reduction=reduction
+    )
     (loss.sum() if reduction == "none" else loss).backward()
-    kw = {"weight": w, "ignore_index": ignore_index, "reduction": reduction,
-          "input_kind": "probs"}
+    kw = {"weight": w, "ignore_index": ignore_index, "reduction": reduction, "input_kind": "probs"}
     close(cross_entropy(p, t, **kw), loss.detach().numpy())
     close(cross_entropy_grad(p, t, **kw), pt.grad.numpy())
 
@@ -283,11 +323,16 @@ def _float32_cases() -> list[dict]:
     for mode in ("index", "index-ign100", "index-ignclass", "prob-norm"):
         for reduction in REDUCTIONS:
             for _ in range(8):
-                cases.append({
-                    "shape": _random_shape(rnd, rnd.choice((1, 2, 3, 4))), "mode": mode,
-                    "weighted": rnd.random() < 0.5, "eps": rnd.choice(LABEL_SMOOTHING),
-                    "reduction": reduction, "seed": rnd.randrange(2**32),
-                })
+                cases.append(
+                    {
+                        "shape": _random_shape(rnd, rnd.choice((1, 2, 3, 4))),
+                        "mode": mode,
+                        "weighted": rnd.random() < 0.5,
+                        "eps": rnd.choice(LABEL_SMOOTHING),
+                        "reduction": reduction,
+                        "seed": rnd.randrange(2**32),
+                    }
+                )
     return cases
 
 
@@ -300,14 +345,21 @@ def test_float32_sweep(case):
     x32 = x.astype(np.float32)
     t = t.astype(np.float32) if t.dtype.kind == "f" else t
     w32 = None if w is None else w.astype(np.float32)
-    kw = {"ignore_index": ignore_index, "reduction": case["reduction"],
-          "label_smoothing": case["eps"]}
+    kw = {
+        "ignore_index": ignore_index,
+        "reduction": case["reduction"],
+        "label_smoothing": case["eps"],
+    }
     want_loss, want_grad = torch_loss_and_grad(x32, t, w32, dtype=torch.float32, **kw)
     close(cross_entropy(x32, t, weight=w32, **kw), want_loss, rtol=RTOL32, atol=ATOL32)
     close(cross_entropy_grad(x32, t, weight=w32, **kw), want_grad, rtol=RTOL32, atol=ATOL32)
     # dtype="float32" on float64 input takes the same path.
-    close(cross_entropy(x32.astype(np.float64), t, weight=w, dtype="float32", **kw), want_loss,
-          rtol=RTOL32, atol=ATOL32)
+    close(
+        cross_entropy(x32.astype(np.float64), t, weight=w, dtype="float32", **kw),
+        want_loss,
+        rtol=RTOL32,
+        atol=ATOL32,
+    )
 
 
 # ---------------------------------------------------------------- non-finite logits
@@ -346,14 +398,17 @@ def test_non_finite(x, t, kw):
 # ---------------------------------------------------------------- softmax / log_softmax
 
 
-@pytest.mark.parametrize("shape,axis", [((7,), -1), ((4, 5), 1), ((4, 5), 0), ((2, 3, 4), 1),
-                                        ((2, 3, 4), -1), ((3, 0), 0)])
+@pytest.mark.parametrize(
+    "shape,axis",
+    [((7,), -1), ((4, 5), 1), ((4, 5), 0), ((2, 3, 4), 1), ((2, 3, 4), -1), ((3, 0), 0)],
+)
 def test_softmax_and_log_softmax(shape, axis):
     x = np.random.default_rng(sum(shape) + axis).normal(scale=10, size=shape)
     xt = torch.tensor(x)
     close(softmax(x, axis=axis), torch.softmax(xt, dim=axis).numpy(), rtol=1e-12, atol=1e-15)
-    close(log_softmax(x, axis=axis), torch.log_softmax(xt, dim=axis).numpy(), rtol=1e-12,
-          atol=1e-15)
+    close(
+        log_softmax(x, axis=axis), torch.log_softmax(xt, dim=axis).numpy(), rtol=1e-12, atol=1e-15
+    )
 
 
 # ---------------------------------------------------------------- torch_call runs in torch
@@ -373,11 +428,17 @@ TORCH_CALLS = {
     "axis0-2d": (X3.T, Y3, {"class_axis": 0}),
     "logprobs-weight": (log_softmax(X3, axis=1), Y3, {"input_kind": "logprobs", "weight": W4}),
     "probs-sum": (softmax(X3, axis=1), Y3, {"input_kind": "probs", "reduction": "sum"}),
-    "logprobs-ls": (log_softmax(X3, axis=1), Y3, {"input_kind": "logprobs",
-                                                  "label_smoothing": 0.1}),
+    "logprobs-ls": (
+        log_softmax(X3, axis=1),
+        Y3,
+        {"input_kind": "logprobs", "label_smoothing": 0.1},
+    ),
     "probs-ls": (softmax(X3, axis=1), Y3, {"input_kind": "probs", "label_smoothing": 0.1}),
-    "logprobs-soft": (log_softmax(X3, axis=1), softmax(X3[::-1], axis=1),
-                      {"input_kind": "logprobs"}),
+    "logprobs-soft": (
+        log_softmax(X3, axis=1),
+        softmax(X3[::-1], axis=1),
+        {"input_kind": "logprobs"},
+    ),
 }
 
 
@@ -388,10 +449,18 @@ def test_torch_call_reproduces_the_loss(name):
     x32 = np.asarray(x, dtype=np.float32)
     call = torch_call(explain(x32, t, **kw).options)
     given = torch.tensor(x32)
-    target = torch.tensor(np.asarray(t, dtype=np.float32)) if np.shape(t) == x32.shape else (
-        torch.tensor(t))
-    namespace = {"torch": torch, "nn": torch.nn, "logits": given, "logprobs": given,
-                 "labels": target}
+    target = (
+        torch.tensor(np.asarray(t, dtype=np.float32))
+        if np.shape(t) == x32.shape
+        else (torch.tensor(t))
+    )
+    namespace = {
+        "torch": torch,
+        "nn": torch.nn,
+        "logits": given,
+        "logprobs": given,
+        "labels": target,
+    }
     namespace["probs"] = given if kw.get("input_kind") == "probs" else target
     got = eval(call, namespace)  # noqa: S307 - our own generated expression
     close(got.numpy(), cross_entropy(x32, t, **kw), rtol=RTOL32, atol=ATOL32)

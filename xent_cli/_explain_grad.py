@@ -113,9 +113,7 @@ def step7(v: View) -> list[RenderableType]:
         a = target_weights(v)
         if not simple:
             out.append(note(f"a = {_a_formula(v)}: the target the loss pulls p towards"))
-        out.append(
-            class_table(v, a, after=[("Σa", lambda r: Text(v.f(a[r].sum())))], at_y="a[y]")
-        )
+        out.append(class_table(v, a, after=[("Σa", lambda r: Text(v.f(a[r].sum())))], at_y="a[y]"))
     line = _written_out(v, div)
     if line is not None:
         out.append(line)

@@ -101,7 +101,10 @@ def _fit(
 
 def _targets(x: np.ndarray, target: npt.ArrayLike, kw: dict[str, Any], axis: int) -> Targets:
     return prepare_targets(
-        x.shape, target, class_axis=axis, ignore_index=kw.get("ignore_index", -100),
+        x.shape,
+        target,
+        class_axis=axis,
+        ignore_index=kw.get("ignore_index", -100),
         targets_kind="index",
     )
 
@@ -154,8 +157,7 @@ def wrong_class_axis(x: np.ndarray, target: np.ndarray, kw: dict[str, Any]) -> l
                 f"the class axis looks wrong: the targets' shape {tshape} fits classes on axis "
                 f"{axis} and on axis {other}, and the scores fit axis {other} far better (mean "
                 f"−log p {_number(alt)} instead of {_number(nll)}); if the classes lie on axis "
-                f"{other}, pass --class-axis {other}"
-                + _fixed_loss(x, target, kw, class_axis=other)
+                f"{other}, pass --class-axis {other}" + _fixed_loss(x, target, kw, class_axis=other)
             ]
     return []
 
@@ -183,7 +185,10 @@ def unignored_marker(x: np.ndarray, target: np.ndarray, kw: dict[str, Any]) -> l
 
 
 def find_mistakes(
-    input: np.ndarray, target: np.ndarray | None, *, targets_kind: str | None = "index",
+    input: np.ndarray,
+    target: np.ndarray | None,
+    *,
+    targets_kind: str | None = "index",
     **kw: Any,
 ) -> list[str]:
     """Every usual-mistake warning for a loss call (``kw``: ``cross_entropy``'s arguments).

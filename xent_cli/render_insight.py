@@ -77,8 +77,14 @@ def per_class_table(rows: list[dict[str, Any]], *, digits: int = 4, truncate: bo
     from .render import bar
 
     table = new_table("per class")
-    for name, justify in (("class", "left"), ("support", "right"), ("loss", "right"),
-                          ("accuracy", "right"), ("", "left"), ("mean p[y]", "right")):
+    for name, justify in (
+        ("class", "left"),
+        ("support", "right"),
+        ("loss", "right"),
+        ("accuracy", "right"),
+        ("", "left"),
+        ("mean p[y]", "right"),
+    ):
         table.add_column(Text(name), justify=justify)  # type: ignore[arg-type]
     for r in rows:
         acc = r["accuracy"]
@@ -134,14 +140,18 @@ def histogram_view(h: dict[str, list[Any]], *, digits: int = 4, truncate: bool =
 
     edges, counts = h["edges"], h["counts"]
     d = min(digits, 2)
-    cells = [(fmt(edges[i], d, truncate), fmt(edges[i + 1], d, truncate), str(n))
-             for i, n in enumerate(counts)]
+    cells = [
+        (fmt(edges[i], d, truncate), fmt(edges[i + 1], d, truncate), str(n))
+        for i, n in enumerate(counts)
+    ]
     head = ("loss from", "to", "count")
     w = [max(len(head[k]), *(len(c[k]) for c in cells)) for k in range(3)]
     total = sum(counts)
     lines = [
-        Text(f"loss histogram ({total} loss{'es' if total != 1 else ''}, {len(counts)} bins)",
-             style="italic"),
+        Text(
+            f"loss histogram ({total} loss{'es' if total != 1 else ''}, {len(counts)} bins)",
+            style="italic",
+        ),
         Text("   ".join(h.rjust(w[k]) for k, h in enumerate(head)), style="bold"),
         Text("─" * (sum(w) + 6 + 2 + HIST_WIDTH)),
     ]
@@ -242,8 +252,12 @@ def export(renderable: RenderableType, path: str, *, width: int = 100, title: st
 
     kind = export_kind(path)
     console = Console(
-        record=True, file=io.StringIO(), width=width, force_terminal=True,
-        color_system="truecolor", highlight=False,
+        record=True,
+        file=io.StringIO(),
+        width=width,
+        force_terminal=True,
+        color_system="truecolor",
+        highlight=False,
     )
     console.print(renderable)
     text = console.export_svg(title=title) if kind == "svg" else console.export_html()
@@ -271,6 +285,7 @@ def save_atomically(path: str, text: str) -> None:
     finally:
         if not done and os.path.exists(temp):
             os.unlink(temp)
+
 
 __all__ = [
     "csv_text",

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
-           "dog", "frog", "horse", "ship", "truck"]
+CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 SKILL = np.array([3.2, 4.0, 2.5, 1.9, 2.9, 2.4, 3.6, 3.4, 3.8, 3.7])  # margin of the true class
 CONFUSED = {0: 8, 1: 9, 2: 0, 3: 5, 4: 7, 5: 3, 6: 2, 7: 4, 8: 0, 9: 1}
 N, SEED, TEMPERATURE, MISLABELLED = 400, 20240501, 2.4, 6
@@ -40,8 +39,9 @@ def main() -> None:
     """Write logits.csv (a header row of class names) and labels.csv next to this script."""
     here = Path(__file__).resolve().parent
     z, labels = make(np.random.default_rng(SEED))
-    np.savetxt(here / "logits.csv", z, fmt="%.4f", delimiter=",", header=",".join(CLASSES),
-               comments="")
+    np.savetxt(
+        here / "logits.csv", z, fmt="%.4f", delimiter=",", header=",".join(CLASSES), comments=""
+    )
     np.savetxt(here / "labels.csv", labels, fmt="%d", header="label", comments="")
 
 
