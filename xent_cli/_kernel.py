@@ -352,16 +352,19 @@ def finite_summary(chunk: np.ndarray) -> bool:
 
 
 def index_coefficients(
-    t: Targets, n_classes: int, eps: float, scale: np.float64
+    t: Targets, n_classes: int, eps: float, scale: np.float64, m0: int = 0, m1: int | None = None
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    """Per-sample ``A`` of ``core._coefficients`` for index targets, in factored form:
+    """Per-sample ``A`` of ``core._coefficients`` for index targets, in factored form, for
+    samples ``m0:m1`` (all by default; element-wise, so a block's are those of the whole):
     ``A[m] = coef_y[m] * onehot(y[m]) + coef_smooth[m] * w``; and ``row_total = sum_c A[m]``.
     """
-    safe = np.where(t.valid, t.index, 0)
-    wy = t.weight[safe] if t.weight is not None else np.ones(t.n_rows)
-    factor = np.where(t.valid, 1.0, 0.0)
+    m1 = t.n_rows if m1 is None else m1
+    valid, index = t.valid[m0:m1], t.index[m0:m1]
+    safe = np.where(valid, index, 0)
+    wy = t.weight[safe] if t.weight is not None else np.ones(m1 - m0)
+    factor = np.where(valid, 1.0, 0.0)
     if t.sample_weight is not None:
-        factor = factor * t.sample_weight
+        factor = factor * t.sample_weight[m0:m1]
     factor = factor * scale
     coef_y = (1.0 - eps) * wy * factor
     total_w = float(n_classes) if t.weight is None else float(t.weight.sum())

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _kernel as kern
+from . import _spill
 from ._kernel_checks import NonFiniteScan, finite_hook, non_finite_stats, probability_stats
 from ._kernel_run import (
     BLOCK_BYTES,
@@ -254,7 +255,7 @@ def evaluate_blocked(
     fast = input_kind == "logits" and t.index is not None
     plan = make_plan(arr, t.class_axis, ct.itemsize, block_rows, col=None if fast else False)
     work_of = per_thread(lambda: kern.Work(plan.rows, plan.n_classes, ct))
-    loss = np.empty(t.n_rows, np.float64)
+    loss = _spill.empty(t.n_rows, np.float64, "the per-sample losses")  # on disk when big
     # One cache-resident pass per block (the C helper) when nothing needs the chunk itself
     hook = finite_hook(scan) if fast and plan.col and observe is None and eps == 0.0 else None
 
@@ -341,13 +342,11 @@ def grad_blocked(
     scale = np.float64(1.0)
     if reduction == "mean":
         with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.float64(1.0) / np.float64(np.sum(t.effective_weight, dtype=np.float64))
+            scale = np.float64(1.0) / np.float64(t.weight_sum())
     fast = input_kind == "logits" and t.index is not None and bool(np.isfinite(scale))
     plan = make_plan(arr, t.class_axis, ct.itemsize, block_rows, col=None if fast else False)
     work_of = per_thread(lambda: kern.Work(plan.rows, plan.n_classes, ct))
     n_classes = plan.n_classes
-    if fast:
-        coef_y, coef_smooth, row_total = kern.index_coefficients(t, n_classes, eps, scale)
 
     def work(block: Block) -> None:
         m0, m1 = plan.span(block)
@@ -357,9 +356,8 @@ def grad_blocked(
         if fast:
             direct = dst2 is not None and dst2.dtype == np.float64 and dst2.flags.c_contiguous
             g = dst2 if direct else w.f64(xs.size).reshape(xs.shape)
-            smooth = None if coef_smooth is None else coef_smooth[m0:m1]
             y, _ = _safe_index(t, m0, m1)
-            rows = (coef_y[m0:m1], smooth, row_total[m0:m1])
+            rows = kern.index_coefficients(t, n_classes, eps, scale, m0, m1)  # this block's
             kern.index_grad(xs, w, plan.col, y, *rows, t.weight, g)
         else:
             tb = _block_targets(t, prob3, plan, block)

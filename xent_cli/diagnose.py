@@ -309,6 +309,19 @@ def input_name(input_kind: str) -> str:
     ]
 
 
+def _non_finite_count(flat: np.ndarray, part: int = 1 << 20) -> tuple[int, int]:
+    """How many of ``flat`` are NaN or ±inf, and the first's position (-1: none), looked at
+    a slice at a time (a big input's per-sample losses are on disk: no mask of them all)."""
+    n, first = 0, -1
+    for start in range(0, flat.size, part):
+        bad = ~np.isfinite(flat[start : start + part])
+        k = int(np.count_nonzero(bad))
+        if k and first < 0:
+            first = start + int(np.argmax(bad))
+        n += k
+    return n, first
+
+
 def result(res: LossResult) -> list[str]:
     """Warnings for a non-finite loss: where the first bad sample is, or why a mean is NaN.
 
@@ -317,10 +330,9 @@ def result(res: LossResult) -> list[str]:
     ['the loss is not finite: 1 sample loss is nan or inf (first: sample 1 = nan)']
     """
     per = np.asarray(res.per_sample)
-    bad = ~np.isfinite(per)
-    if bad.any():
-        n = int(np.count_nonzero(bad))
-        first = _first(bad) if per.ndim else ()
+    n, flat_first = _non_finite_count(per.reshape(-1))
+    if n:
+        first = tuple(int(i) for i in np.unravel_index(flat_first, per.shape)) if per.ndim else ()
         where = _sample(first or (0,))  # 0-d: the one sample of a 1-D input
         value = per[first] if per.ndim else per
         return [

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import _spill
 from ._in_order import InOrder
 from ._kernel_run import Progress
 from .blocks import evaluate_blocked
@@ -66,8 +67,10 @@ def evaluate_with_insight(
         class_names=class_names,
     )
     order: InOrder[Part] = InOrder(acc.add)
-    # The targets used, for the histogram (1 byte a sample; the losses are kept anyway).
-    used = np.zeros(int(np.prod(acc.batch_shape, dtype=np.int64)), bool) if hist else None
+    # The targets used, for the histogram (1 byte a sample, on disk when big, as the losses;
+    # every sample's is written by the pass)
+    n_samples = int(np.prod(acc.batch_shape, dtype=np.int64))
+    used = _spill.empty(n_samples, bool, "which targets count") if hist else None
 
     def observe(start: int, logp: np.ndarray, t: Targets, loss: np.ndarray) -> None:
         target = t.prob if t.prob is not None else t.index

@@ -18,6 +18,7 @@ each axis); the loss a fix would give takes a pass of its own, only when a warni
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -99,6 +100,16 @@ def _fit(
     return [(a / n, b / n) for a, b in zip(nll, hits, strict=True)]
 
 
+_PART = 1 << 20  # targets looked at a time: no copy of them all (big inputs)
+
+
+def _used(t: Targets) -> Iterator[np.ndarray]:
+    """The class indices of the targets that count (not ignored), a slice at a time."""
+    for start in range(0, t.n_rows, _PART):
+        part, ok = t.index[start : start + _PART], t.valid[start : start + _PART]
+        yield part if ok.all() else part[ok]
+
+
 def _targets(x: np.ndarray, target: npt.ArrayLike, kw: dict[str, Any], axis: int) -> Targets:
     return prepare_targets(
         x.shape,
@@ -119,13 +130,19 @@ def one_based(x: np.ndarray, target: np.ndarray, kw: dict[str, Any]) -> list[str
     axis = normalize_class_axis(x.ndim, kw.get("class_axis", 1))
     t = _targets(x, target, kw, axis)
     ignore = kw.get("ignore_index", -100)
-    used = t.index[t.valid]
-    if used.size < MIN_TARGETS or 0 <= ignore < t.n_classes or used.min() < 1:
+    if int(np.count_nonzero(t.valid)) < MIN_TARGETS or 0 <= ignore < t.n_classes:
+        return []
+    if min(int(part.min()) for part in _used(t) if part.size) < 1:
         return []
     (nll, acc), (nll1, acc1) = _fit(x, t, kw, axis, shifts=(0, 1))
     if not nll1 + MARGIN < nll:
         return []
-    shifted = np.where(t.valid, t.index - 1, t.index).reshape(np.shape(target))
+    from . import _spill
+
+    shifted = _spill.empty(t.n_rows, np.int64, "the shifted targets")
+    np.copyto(shifted, t.index)
+    np.subtract(shifted, 1, out=shifted, where=t.valid)
+    shifted = shifted.reshape(np.shape(target))
     return [
         f"labels look 1-based: no label is 0, and the scores fit label − 1 far better "
         f"(mean −log p {_number(nll1)} instead of {_number(nll)}, accuracy {_pct(acc1)} instead "
@@ -141,8 +158,7 @@ def wrong_class_axis(x: np.ndarray, target: np.ndarray, kw: dict[str, Any]) -> l
         return []
     axis = normalize_class_axis(x.ndim, kw.get("class_axis", 1))
     t = _targets(x, target, kw, axis)
-    used = t.index[t.valid]
-    if used.size < MIN_TARGETS:
+    if int(np.count_nonzero(t.valid)) < MIN_TARGETS:
         return []
     shape, tshape = x.shape, np.shape(target)
     nll = None
@@ -171,10 +187,8 @@ def unignored_marker(x: np.ndarray, target: np.ndarray, kw: dict[str, Any]) -> l
     if ignore == MARKER or x.shape[axis] <= MARKER:
         return []
     t = _targets(x, target, kw, axis)
-    used = t.index[t.valid]
-    marked = used == MARKER
-    n = int(np.count_nonzero(marked))
-    if not n or (used[~marked] >= 128).any():
+    n = sum(int(np.count_nonzero(part == MARKER)) for part in _used(t))
+    if not n or any(((part >= 128) & (part != MARKER)).any() for part in _used(t)):
         return []
     return [
         f"label {MARKER} looks like a missing-label marker: it appears {n} time"

@@ -7,6 +7,7 @@ Errors are ``ValueError`` with one line that says what was found and what was ex
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,6 +85,13 @@ class Targets:
             eff = eff * self.sample_weight
         return eff
 
+    def weight_sum(self) -> float:
+        """The sum of :attr:`effective_weight` (float64), the mean's divisor: without weights
+        the count of targets used, exactly, with no per-sample temporaries."""
+        if self.weight is None and self.sample_weight is None:
+            return float(np.count_nonzero(self.valid)) if self.index is not None else self.n_rows
+        return float(np.sum(self.effective_weight, dtype=np.float64))
+
     def rows(self, x: np.ndarray) -> np.ndarray:
         """The input as ``(M, C)`` rows (class axis last, the rest flattened)."""
         return np.moveaxis(x, self.class_axis, -1).reshape(-1, self.n_classes)
@@ -100,7 +108,10 @@ def class_indices(
     """Check that ``target`` holds class indices in ``0..C-1`` (or ``ignore_index``).
 
     Integer-valued floats such as ``1.0`` are accepted; NaN, fractions, strings and
-    out-of-range labels are errors naming the first offender.
+    out-of-range labels are errors naming the first offender. The checks go a million
+    labels at a time (their temporaries stay small), and int64 labels are returned as they
+    are (a memory-mapped file stays one); others become int64, on disk when big
+    (:func:`xent_cli._spill.empty`).
 
     >>> class_indices(np.array([1.0, 2.0, -100.0]), 3, -100, (3,)).tolist()
     [1, 2, -100]
@@ -113,37 +124,79 @@ def class_indices(
     if flat.dtype.kind == "b" or flat.dtype.kind not in "fiu":
         raise ValueError(f"targets must be class indices (integers), got dtype {flat.dtype}")
     if flat.dtype.kind == "f":
-        bad = ~np.isfinite(flat)
-        if bad.any():
-            i = int(np.argmax(bad))
+        i = _first(flat, lambda part: ~np.isfinite(part))
+        if i is not None:
             where = _where(i, batch_shape)
             raise ValueError(f"target at {where} is {flat[i].item()}; expected a class index")
-        frac = flat != np.round(flat)
-        if frac.any():
-            i = int(np.argmax(frac))
+        i = _first(flat, lambda part: part != np.round(part))
+        if i is not None:
             where = _where(i, batch_shape)
             raise ValueError(
                 f"target at {where} is {flat[i].item()!r}; expected an integer class index"
             )
     # Range-check before casting, so that 1e30 is reported as 1e30, not as a wrapped int64.
     # Two reductions settle the usual case (every label in range) without a mask.
-    if flat.size and flat.dtype.kind in "iu" and flat.min() >= 0 and flat.max() < n_classes:
-        return flat.astype(np.int64, copy=False)
-    out = (flat != ignore_index) & ((flat < 0) | (flat >= n_classes))
-    if out.any():
-        i = int(np.argmax(out))
-        value = flat[i].item()
-        k = int(value) if abs(value) < 2**63 else value
-        hint = ""
-        if k == n_classes and not (flat == 0).any():
-            hint = f"; labels look 1-based: use 0..{n_classes - 1}"
-        elif k < 0:
-            hint = f"; to skip such targets pass --ignore-index {k}"
-        raise ValueError(
-            f"Target {k} is out of bounds at {_where(i, batch_shape)}: {n_classes} classes, "
-            f"expected 0..{n_classes - 1} or the ignore index {ignore_index}{hint}"
-        )
-    return flat.astype(np.int64)
+    in_range = flat.size and flat.dtype.kind in "iu" and flat.min() >= 0 and flat.max() < n_classes
+    if not in_range:
+        i = _first(flat, lambda part: (part != ignore_index) & ((part < 0) | (part >= n_classes)))
+        if i is not None:
+            value = flat[i].item()
+            k = int(value) if abs(value) < 2**63 else value
+            hint = ""
+            if k == n_classes and _first(flat, lambda part: part == 0) is None:
+                hint = f"; labels look 1-based: use 0..{n_classes - 1}"
+            elif k < 0:
+                hint = f"; to skip such targets pass --ignore-index {k}"
+            raise ValueError(
+                f"Target {k} is out of bounds at {_where(i, batch_shape)}: {n_classes} classes, "
+                f"expected 0..{n_classes - 1} or the ignore index {ignore_index}{hint}"
+            )
+    if flat.dtype == np.int64 and flat.dtype.isnative:
+        return flat
+    from . import _spill
+
+    out = _spill.empty(flat.size, np.int64, "the targets as int64")
+    np.copyto(out, flat, casting="unsafe")  # integers, or integer-valued floats in range
+    return out
+
+
+_PART = 1 << 20  # labels checked at a time
+
+
+def _first(flat: np.ndarray, test: Callable[[np.ndarray], np.ndarray]) -> int | None:
+    """The first position where ``test`` (elementwise, on a slice) is true, or None."""
+    for start in range(0, flat.size, _PART):
+        hit = test(flat[start : start + _PART])
+        if hit.any():
+            return start + int(np.argmax(hit))
+    return None
+
+
+def valid_mask(index: np.ndarray, ignore_index: int, n_classes: int) -> np.ndarray:
+    """Which samples count (their target is not ``ignore_index``), for checked ``index``.
+
+    When none is ignored (the usual case, settled by one reduction when the ignore index is
+    outside the classes) this is a read-only all-True view that takes no memory; otherwise
+    a bool vector (on disk when big).
+
+    >>> valid_mask(np.array([2, -100, 0]), -100, 3).tolist()
+    [True, False, True]
+    """
+    if not index.size:
+        return np.ones(0, bool)
+    if ignore_index < 0:
+        none_ignored = index.min() >= 0
+    elif ignore_index >= n_classes:
+        none_ignored = index.max() < n_classes
+    else:
+        none_ignored = _first(index, lambda part: part == ignore_index) is None
+    if none_ignored:
+        return np.broadcast_to(np.True_, index.shape)
+    from . import _spill
+
+    valid = _spill.empty(index.size, bool, "which targets count").reshape(index.shape)
+    np.not_equal(index, ignore_index, out=valid)
+    return valid
 
 
 def check_vector(values: npt.ArrayLike, length: int, what: str, per: str) -> np.ndarray:
@@ -210,7 +263,7 @@ def prepare_targets(
     if tgt.shape != batch_shape and not (len(shape) == 1 and tgt.shape == (1,)):
         raise ValueError(_shape_message(shape, axis, tgt.shape, batch_shape))
     idx = class_indices(tgt, n_classes, ignore_index, batch_shape)
-    return Targets(shape, axis, idx, None, idx != ignore_index, w, sw)
+    return Targets(shape, axis, idx, None, valid_mask(idx, ignore_index, n_classes), w, sw)
 
 
 def _shape_message(

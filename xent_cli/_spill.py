@@ -1,0 +1,93 @@
+"""Per-sample vectors that leave RAM when they are big: memory-mapped temporary files.
+
+The blocked passes keep the logits on disk, but a few vectors hold one value per sample
+(the losses, the targets as int64, which samples count). Below 64 classes those are not
+small: at C = 10 the float64 losses are 0.8x the size of the float32 logits. Past
+:data:`SPILL_BYTES`, :func:`empty` makes such a vector in a nameless temporary file in
+``$TMPDIR`` (:func:`xent_cli._npy_stream.spool_directory`) and maps it, so anonymous
+memory stays bounded whatever the number of samples: the pages are file-backed, and the
+kernel can write them out and drop them under memory pressure. The disk space is checked
+and reserved first (a full disk is one error line, never a SIGBUS); the file has no name
+from the start, so nothing is left behind, even after ``kill -9``.
+
+NumPy and the standard library only.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+
+import numpy as np
+import numpy.typing as npt
+
+from ._errors import InputError, os_reason
+
+__all__ = ["SPILL_BYTES", "empty"]
+
+#: Vectors up to this size stay in memory (1M float64 values).
+SPILL_BYTES = 8 << 20
+
+_ADVICE = "set TMPDIR to a directory with room"
+
+
+def empty(n: int, dtype: npt.DTypeLike, what: str = "per-sample values") -> np.ndarray:
+    """An uninitialised vector of ``n`` values: ``np.empty``, or past :data:`SPILL_BYTES` a
+    ``np.memmap`` of a nameless temporary file in ``$TMPDIR``, its space reserved.
+
+    ``what`` names the vector in the error raised (:class:`InputError`) when the file
+    cannot be made or the disk is too full to hold it.
+
+    >>> empty(3, np.float64).shape
+    (3,)
+    """
+    dt = np.dtype(dtype)
+    size = int(n) * dt.itemsize
+    if size <= SPILL_BYTES:
+        return np.empty(int(n), dt)
+    from ._npy_stream import spool_directory
+
+    directory = spool_directory()
+    where = f"{what} ({_human(size)}) go to a temporary file in {directory!r}"
+    try:
+        room = _free_bytes(directory)
+        if room is not None and room < size:
+            raise InputError(f"{where}, which has only {_human(room)} free; {_ADVICE}")
+        with tempfile.TemporaryFile(prefix="xent-spill-", dir=directory) as fp:
+            _reserve(fp.fileno(), size)
+            return np.memmap(fp, dtype=dt, mode="r+", shape=(int(n),))
+    except OSError as err:
+        reason = os_reason(err)
+        reason = reason[:1].lower() + reason[1:]
+        raise InputError(f"{where}, which cannot be made there: {reason}; {_ADVICE}") from None
+
+
+def _free_bytes(directory: str) -> int | None:
+    """Bytes free to this user in ``directory``'s file system, or None when unknown."""
+    try:
+        stats = os.statvfs(directory)
+    except (OSError, AttributeError):  # a missing directory fails below, with its reason
+        return None
+    return stats.f_bavail * stats.f_frsize
+
+
+def _reserve(fd: int, size: int) -> None:
+    """Give the file ``size`` bytes with its blocks allocated (``posix_fallocate``), so that
+    writing through the map never meets a full disk; a plain resize where that is missing."""
+    reserve = getattr(os, "posix_fallocate", None)
+    if reserve is not None:
+        try:
+            reserve(fd, 0, size)
+            return
+        except OSError as err:
+            if err.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                raise
+    os.ftruncate(fd, size)  # pragma: no cover - file systems without fallocate
+
+
+def _human(size: int) -> str:
+    """``size`` bytes for people (``_memory.human_size``, imported when needed)."""
+    from ._memory import human_size
+
+    return human_size(size)
