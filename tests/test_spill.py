@@ -176,3 +176,22 @@ def test_cli_says_where_the_losses_could_not_go(tmp_path, monkeypatch):
         f"{str(tmp_path / 'gone')!r}, which cannot be made there: no such file or directory; "
         "set TMPDIR to a directory with room"
     )
+
+
+def test_weighted_divisor_is_summed_a_slice_at_a_time(monkeypatch):
+    import math
+
+    from xent_cli import targets
+
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 7, 1000)
+    y[::9] = -100
+    w = rng.random(7) * 3
+    t = prepare_targets((1000, 7), y, weight=w, sample_weight=rng.random(1000))
+    whole = float(np.sum(t.effective_weight, dtype=np.float64))
+    assert t.weight_sum() == whole  # one slice: np.sum itself
+    monkeypatch.setattr(targets, "_SUM_PART", 64)
+    parts = [float(np.sum(t.effective_weight[m : m + 64])) for m in range(0, 1000, 64)]
+    assert t.weight_sum() == math.fsum(parts)
+    assert abs(t.weight_sum() - whole) <= 1e-12 * whole
+    np.testing.assert_array_equal(t.effective_weight_of(100, 300), t.effective_weight[100:300])

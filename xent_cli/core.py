@@ -186,7 +186,7 @@ def _reduce(loss: np.ndarray, t: Targets, reduction: str) -> tuple[Loss, int, fl
     if t.weight is None and t.sample_weight is None:  # the divisor is a count, exactly
         weight_sum = float(count) if t.index is not None else float(t.n_rows)
     else:
-        weight_sum = float(np.sum(t.effective_weight, dtype=np.float64))
+        weight_sum = t.weight_sum()
     if reduction == "none":
         return loss.reshape(t.batch_shape), count, weight_sum
     total = np.sum(loss, dtype=np.float64)
@@ -387,6 +387,6 @@ def cross_entropy_grad(
     )
     rows = t.rows(x)
     a = _coefficients(t, rows.shape[1], label_smoothing)
-    divisor = np.sum(t.effective_weight, dtype=np.float64) if reduction == "mean" else None
+    divisor = np.float64(t.weight_sum()) if reduction == "mean" else None
     grad = _grad_rows(rows, a, input_kind, divisor)
     return t.unrows(grad)

@@ -7,6 +7,7 @@ Errors are ``ValueError`` with one line that says what was found and what was ex
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 TARGETS_KINDS = ("auto", "index", "prob")
+_SUM_PART = 1 << 18  # samples summed at a time by Targets.weight_sum (6 MB of temporaries)
 
 
 def normalize_class_axis(ndim: int, class_axis: int = 1) -> int:
@@ -75,22 +77,35 @@ class Targets:
     @property
     def effective_weight(self) -> np.ndarray:
         """Each row's share of the mean's divisor: ``w[y]`` (0 if ignored) or 1, × sample weight."""
+        return self.effective_weight_of(0, self.n_rows)
+
+    def effective_weight_of(self, m0: int, m1: int) -> np.ndarray:
+        """:attr:`effective_weight` of samples ``m0:m1`` only (element-wise: the same values)."""
         if self.index is not None:
-            safe = np.where(self.valid, self.index, 0)
-            eff = self.weight[safe] if self.weight is not None else np.ones(self.n_rows)
-            eff = np.where(self.valid, eff, 0.0)
+            valid = self.valid[m0:m1]
+            safe = np.where(valid, self.index[m0:m1], 0)
+            eff = self.weight[safe] if self.weight is not None else np.ones(m1 - m0)
+            eff = np.where(valid, eff, 0.0)
         else:
-            eff = np.ones(self.n_rows)
+            eff = np.ones(m1 - m0)
         if self.sample_weight is not None:
-            eff = eff * self.sample_weight
+            eff = eff * self.sample_weight[m0:m1]
         return eff
 
     def weight_sum(self) -> float:
-        """The sum of :attr:`effective_weight` (float64), the mean's divisor: without weights
-        the count of targets used, exactly, with no per-sample temporaries."""
+        """The sum of :attr:`effective_weight` (float64), the mean's divisor, with no
+        per-sample temporaries: without weights the count of targets used, exactly; with
+        them ``np.sum`` of 2^18 samples at a time (for fewer samples exactly
+        ``np.sum(effective_weight)``), the slices' sums added exactly (``math.fsum``)."""
         if self.weight is None and self.sample_weight is None:
-            return float(np.count_nonzero(self.valid)) if self.index is not None else self.n_rows
-        return float(np.sum(self.effective_weight, dtype=np.float64))
+            used = np.count_nonzero(self.valid) if self.index is not None else self.n_rows
+            return float(used)
+        n = self.n_rows
+        parts = [
+            float(np.sum(self.effective_weight_of(m, min(m + _SUM_PART, n)), dtype=np.float64))
+            for m in range(0, n, _SUM_PART)
+        ]
+        return math.fsum(parts)
 
     def rows(self, x: np.ndarray) -> np.ndarray:
         """The input as ``(M, C)`` rows (class axis last, the rest flattened)."""
