@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import errno
 import os
-import tempfile
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +45,8 @@ def empty(n: int, dtype: npt.DTypeLike, what: str = "per-sample values") -> np.n
     size = int(n) * dt.itemsize
     if size <= SPILL_BYTES:
         return np.empty(int(n), dt)
+    import tempfile  # lazily: 5 ms of start-up that small inputs never need
+
     from ._npy_stream import spool_directory
 
     directory = spool_directory()
