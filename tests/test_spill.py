@@ -215,3 +215,20 @@ def test_a_literal_loads_no_temporary_file_machinery() -> None:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "2.4076059644443806"
+
+
+def test_sample_weights_are_not_copied_or_spill(tmpdir_env, monkeypatch):
+    from xent_cli import targets
+    from xent_cli.targets import check_vector
+
+    sw = np.linspace(0.5, 2.0, 1000)
+    assert np.shares_memory(check_vector(sw, 1000, "sample weight", "sample"), sw)
+    monkeypatch.setattr(_spill, "SPILL_BYTES", 64)
+    got = check_vector(sw.astype(np.float32), 1000, "sample weight", "sample")
+    assert isinstance(got, np.memmap) and got.dtype == np.float64
+    np.testing.assert_array_equal(got, sw.astype(np.float32).astype(np.float64))
+    monkeypatch.setattr(targets, "_PART", 100)
+    bad = sw.copy()
+    bad[777] = np.inf
+    with pytest.raises(ValueError, match="sample weight holds a non-finite value"):
+        check_vector(bad, 1000, "sample weight", "sample")

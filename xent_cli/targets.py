@@ -220,10 +220,17 @@ def check_vector(values: npt.ArrayLike, length: int, what: str, per: str) -> np.
     >>> check_vector([1, 2], 2, "weight", "class").tolist()
     [1.0, 2.0]
     """
-    arr = np.asarray(values, dtype=np.float64).reshape(-1)
-    if arr.size != length:
-        raise ValueError(f"{what} has {arr.size} values, expected one per {per} ({length})")
-    if not np.isfinite(arr).all():
+    given = values if isinstance(values, np.ndarray) else np.asarray(values)
+    if given.size != length:
+        raise ValueError(f"{what} has {given.size} values, expected one per {per} ({length})")
+    if given.dtype == np.float64 and given.dtype.isnative:
+        arr = given.reshape(-1)  # a memory-mapped file stays one
+    else:
+        from . import _spill
+
+        arr = _spill.empty(given.size, np.float64, what + "s")  # on disk when big
+        np.copyto(arr, given.reshape(-1), casting="unsafe")
+    if _first(arr, lambda part: ~np.isfinite(part)) is not None:
         raise ValueError(f"{what} holds a non-finite value; expected finite numbers")
     return arr
 
