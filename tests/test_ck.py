@@ -114,6 +114,8 @@ CASES = [
     ((1001, 10), 1, {}),
     ((1001, 10), 1, {"weight": True, "ignore": True}),
     ((999, 2), 1, {"label_smoothing": 0.1}),
+    ((1001, 10), 1, {"label_smoothing": 0.2, "ignore": True}),
+    ((1001, 10), 1, {"label_smoothing": 0.2, "weight": True}),  # not fused: a matrix product
     ((517, 1), 1, {}),
     ((333, 63), 1, {"reduction": "sum"}),
     ((7, 5, 13), 1, {}),  # K-dim: blocks that need no transposition
@@ -167,12 +169,13 @@ def test_blocked_results_identical_with_and_without_the_helper(
         np.testing.assert_array_equal(*as_bytes)  # bit for bit: NaN payloads, signed zeros
     if len(shape) == 2 and n_classes < 64:
         assert "col_sums" in calls  # the helper really ran
-        assert ("loss_cols" in calls) == ("label_smoothing" not in opts)  # the fused loss
+        weighted_smoothing = "label_smoothing" in opts and opts.get("weight")
+        assert ("loss_cols" in calls) == (not weighted_smoothing)  # the fused loss
         if n_classes > 1 or dtype == np.float16:  # (R, 1) of the compute type is used in place
             assert "transpose" in calls
 
 
-def _numpy_losses(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def _numpy_losses(x: np.ndarray, y: np.ndarray, eps: float = 0.0) -> np.ndarray:
     """The per-sample losses of the NumPy kernel (``_kernel.index_losses``, col layout)."""
     ct = np.dtype(np.float64 if x.dtype == np.float64 else np.float32)
     rows, n_classes = x.shape
@@ -180,7 +183,7 @@ def _numpy_losses(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     xs = np.ascontiguousarray(x.T.astype(ct))
     out = np.empty(rows)
     with np.errstate(all="ignore"):
-        kern.index_losses(xs, w, True, y, None, None, 0.0, out)
+        kern.index_losses(xs, w, True, y, None, None, eps, out)
     return out
 
 
@@ -189,20 +192,22 @@ def _tile_rows(n_classes: int) -> int:
     return max(256, 4096 // n_classes // 64 * 64)
 
 
+@pytest.mark.parametrize("eps", [0.0, 0.1, 1.0])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
 @pytest.mark.parametrize("n_classes", [1, 2, 10, 63])
-def test_loss_cols_is_the_numpy_kernel_bit_for_bit(dtype, n_classes):
+def test_loss_cols_is_the_numpy_kernel_bit_for_bit(dtype, n_classes, eps):
     tile = _tile_rows(n_classes)
     rng = np.random.default_rng(n_classes)
     ct = np.dtype(np.float64 if dtype == np.float64 else np.float32)
     loops = kern.ufunc_loops(ct)
     assert loops is not None
-    for rows in (1, 7, 63, 64, 65, tile - 1, tile, tile + 1, 3 * tile + 5):
+    # (not 1: NumPy adds one sample's classes pairwise, so fused_rows keeps it from the kernel)
+    for rows in (2, 7, 63, 64, 65, tile - 1, tile, tile + 1, 3 * tile + 5):
         x = (rng.standard_normal((rows, n_classes)) * 30).astype(dtype)
         y = rng.integers(0, n_classes, rows)
         loss = np.empty(rows)
-        assert ck.loss_cols(x, y, loss, *loops) is True
-        want = _numpy_losses(x, y)
+        assert ck.loss_cols(x, y, loss, *loops, eps) is True
+        want = _numpy_losses(x, y, eps)
         np.testing.assert_array_equal(loss.view(np.uint64), want.view(np.uint64))
 
 
@@ -262,6 +267,12 @@ def test_loss_cols_rejects_bad_arguments():
         ck.loss_cols(shared.reshape(4, 4), y, shared[:4], *loops)
     with pytest.raises(ValueError, match="PyCapsule"):
         ck.loss_cols(x, y, np.empty(4), "not a capsule", loops[1], loops[2])
+    for eps in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="eps must be in"):
+            ck.loss_cols(x, y, np.empty(4), *loops, eps)
+    w = kern.Work(4, 3, np.dtype(np.float32))
+    with pytest.raises(ValueError, match="class weights is not fused"):
+        kern.fused_losses(x, w, y, None, np.ones(3), np.empty(4), 0.1)
     unfilled = np.exp._resolve_dtypes_and_context((np.dtype("f4"),) * 2)[1]
     with pytest.raises(ValueError, match="exp_loop"):
         ck.loss_cols(x, y, np.empty(4), loops[0], unfilled, loops[2])

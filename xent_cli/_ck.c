@@ -196,6 +196,22 @@ call_info(PyObject *capsule, const char *name)
             out[i] = v;                                                                   \
         }                                                                                 \
         return bad;                                                                       \
+    }                                                                                     \
+    /* With label smoothing eps (no class weights), from out[i] = lse: the loss           \
+     * (lse - zy) * (1 - eps) + eps / C * (lse * C - smooth), operation for operation as  \
+     * _kernel._finish_losses computes it; NaN flagged as in minus. */                    \
+    static inline int smoothed_##T(double *restrict out, const T *restrict zy,            \
+                                   const double *restrict smooth, double eps,             \
+                                   Py_ssize_t n_cls, Py_ssize_t t)                        \
+    {                                                                                     \
+        int bad = 0;                                                                      \
+        double keep = 1.0 - eps, share = eps / (double)n_cls, total = (double)n_cls;      \
+        for (Py_ssize_t i = 0; i < t; i++) {                                              \
+            double lse = out[i], v = lse - (double)zy[i];                                 \
+            bad |= v != v;                                                                \
+            out[i] = v * keep + share * (lse * total - smooth[i]);                        \
+        }                                                                                 \
+        return bad;                                                                       \
     }
 
 TILE_STEPS(float, FLT_MAX)
@@ -237,7 +253,8 @@ load_half(const uint16_t *x, Py_ssize_t t, Py_ssize_t n_cls, float *restrict til
     KERNEL static Py_ssize_t NAME(const S *restrict x, Py_ssize_t rows, Py_ssize_t n_cls, \
                                   const long long *restrict y, double *restrict loss,     \
                                   T *restrict tile, T *restrict mx, T *restrict zy,       \
-                                  uint16_t *restrict raw, Py_ssize_t width,               \
+                                  uint16_t *restrict raw, double *restrict smooth,        \
+                                  double eps, Py_ssize_t width,                           \
                                   ufunc_call_info *const fn[3], int *finite)              \
     {                                                                                     \
         int bad = 0;                                                                      \
@@ -253,6 +270,7 @@ load_half(const uint16_t *x, Py_ssize_t t, Py_ssize_t n_cls, float *restrict til
                     return -2;                                                            \
             }                                                                             \
             for (Py_ssize_t c = 0; c < n_cls; c++) bad |= shift_##T(tile + c * t, mx, t);  \
+            if (eps > 0.0) col_total_##T(smooth, tile, n_cls, t); /* sum of the shifted */   \
             for (Py_ssize_t i = 0; i < t; i++) {                                          \
                 long long c = y[r0 + i];                                                  \
                 if (c < 0 || c >= n_cls) return r0 + i;                                   \
@@ -266,7 +284,10 @@ load_half(const uint16_t *x, Py_ssize_t t, Py_ssize_t n_cls, float *restrict til
             char *outs[2] = {(char *)out, (char *)out};                                   \
             if (fn[2]->loop(fn[2]->context, outs, one, st64, fn[2]->auxdata) < 0)         \
                 return -2;                                                                \
-            bad |= minus_##T(out, zy, t);                                                 \
+            if (eps > 0.0)                                                                \
+                bad |= smoothed_##T(out, zy, smooth, eps, n_cls, t);                      \
+            else                                                                          \
+                bad |= minus_##T(out, zy, t);                                             \
         }                                                                                 \
         *finite = !bad;                                                                   \
         return -1;                                                                        \
@@ -485,22 +506,28 @@ ck_halves(PyObject *self, PyObject *args)
 }
 
 PyDoc_STRVAR(loss_cols_doc,
-             "loss_cols(x, y, loss, max_loop, exp_loop, log_loop) -> bool\n--\n\n"
+             "loss_cols(x, y, loss, max_loop, exp_loop, log_loop, eps=0.0) -> bool\n--\n\n"
              "For C-contiguous rows x (R, C) of float16/32/64 and int64 classes y (R,): the\n"
              "float64 loss[r] = log(sum_c exp(x[r, c] - m[r])) - (x[r, y[r]] - m[r]) with\n"
              "m[r] = max_c x[r, c], computed in x's compute type (float64 for float64, else\n"
              "float32) as _kernel.index_losses does. max_loop and exp_loop are np.maximum's and\n"
              "np.exp's call-info capsules for that type, log_loop np.log's for float64\n"
-             "(ufunc._get_strided_loop). Returns True when every x is finite.");
+             "(ufunc._get_strided_loop). eps > 0: label smoothing without class weights,\n"
+             "as _kernel.index_losses computes it. Returns True when every x is finite.");
 
 static PyObject *
 ck_loss_cols(PyObject *self, PyObject *args)
 {
     PyObject *x_obj, *y_obj, *loss_obj, *caps[3];
     Py_buffer x, y, loss;
-    if (!PyArg_ParseTuple(args, "OOOOOO:loss_cols", &x_obj, &y_obj, &loss_obj, &caps[0],
-                          &caps[1], &caps[2]))
+    double eps = 0.0;
+    if (!PyArg_ParseTuple(args, "OOOOOO|d:loss_cols", &x_obj, &y_obj, &loss_obj, &caps[0],
+                          &caps[1], &caps[2], &eps))
         return NULL;
+    if (!(eps >= 0.0 && eps <= 1.0)) {
+        PyErr_SetString(PyExc_ValueError, "loss_cols: eps must be in [0, 1]");
+        return NULL;
+    }
     static const char *names[3] = {"max_loop", "exp_loop", "log_loop"};
     ufunc_call_info *fn[3];
     for (int k = 0; k < 3; k++)
@@ -535,28 +562,30 @@ ck_loss_cols(PyObject *self, PyObject *args)
         if (width > rows) width = rows > 0 ? rows : 1;
         size_t tile_bytes = item * (size_t)(n_cls + 2) * (size_t)width;
         size_t raw_bytes = x.itemsize == 2 ? 2 * (size_t)n_cls * (size_t)width : 0;
-        char *tile = PyMem_RawMalloc(tile_bytes + raw_bytes);
+        size_t smooth_bytes = eps > 0.0 ? 8 * (size_t)width : 0;
+        char *tile = PyMem_RawMalloc(tile_bytes + smooth_bytes + raw_bytes);
         if (tile == NULL) {
             PyErr_NoMemory();
             bad = -3;
         }
         else {
             char *mx = tile + item * (size_t)(n_cls * width), *zy = mx + item * (size_t)width;
-            uint16_t *raw = raw_bytes ? (uint16_t *)(tile + tile_bytes) : NULL;
+            double *smooth = smooth_bytes ? (double *)(tile + tile_bytes) : NULL;
+            uint16_t *raw = raw_bytes ? (uint16_t *)(tile + tile_bytes + smooth_bytes) : NULL;
             Py_BEGIN_ALLOW_THREADS
             if (x.itemsize == 2)
                 bad = loss_cols_half((const uint16_t *)x.buf, rows, n_cls, (const long long *)y.buf,
                                     (double *)loss.buf, (float *)tile, (float *)mx, (float *)zy,
-                                    raw, width, fn, &finite);
+                                    raw, smooth, eps, width, fn, &finite);
             else if (x.itemsize == 4)
                 bad = loss_cols_float((const float *)x.buf, rows, n_cls, (const long long *)y.buf,
                                      (double *)loss.buf, (float *)tile, (float *)mx, (float *)zy,
-                                     raw, width, fn, &finite);
+                                     raw, smooth, eps, width, fn, &finite);
             else
                 bad = loss_cols_double((const double *)x.buf, rows, n_cls,
                                       (const long long *)y.buf, (double *)loss.buf,
-                                      (double *)tile, (double *)mx, (double *)zy, raw, width,
-                                      fn, &finite);
+                                      (double *)tile, (double *)mx, (double *)zy, raw, smooth,
+                                      eps, width, fn, &finite);
             feclearexcept(FE_ALL_EXCEPT); /* NumPy checks its own calls' flags, not these */
             Py_END_ALLOW_THREADS
             PyMem_RawFree(tile);

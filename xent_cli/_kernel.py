@@ -143,7 +143,7 @@ def row_sums(a: np.ndarray, w: Work, col: bool) -> np.ndarray:
     """Sums along the class axis, accumulated in float64 (into ``w.s``)."""
     if col:
         out = w.s[: a.shape[1]]
-        if _ck_ready(a):
+        if _ck_ready(a) and a.shape[1] > 1:  # NumPy adds one sample's classes pairwise
             _ck.col_sums(a, out)  # the same additions in the same order, 2x faster
             return out
         return np.add.reduce(a, axis=0, dtype=np.float64, out=out)
@@ -266,8 +266,8 @@ def fused_rows(rows: np.ndarray | None, ct: np.dtype, y: np.ndarray, w: Work) ->
     """Whether :func:`fused_losses` can take these ``(n, C)`` rows of the input (C-contiguous
     and aligned, native float32/float64 in the compute type, or float16 for float32) and
     int64 ``y``."""
-    if rows is None or w.loops is None or rows.ndim != 2:
-        return False
+    if rows is None or w.loops is None or rows.ndim != 2 or rows.shape[0] < 2:
+        return False  # one sample: NumPy sums its classes pairwise, not one after another
     if not (rows.flags.c_contiguous and rows.flags.aligned):
         return False
     same = rows.dtype == ct or (rows.dtype == np.float16 and ct == np.float32)
@@ -282,15 +282,19 @@ def fused_losses(
     ignored: np.ndarray | None,
     weight: np.ndarray | None,
     dest: np.ndarray,
+    eps: float = 0.0,
 ) -> bool:
-    """:func:`index_losses` (``col`` layout, no label smoothing) straight from the input's
-    ``(n, C)`` rows (see :func:`fused_rows`), by :func:`_ck.loss_cols`: the transposing copy,
-    max, shift, gather, exp, sums and log a few hundred samples at a time, in cache, where
-    NumPy makes one pass over the whole block for each. The same operations in the same
-    order (NumPy's own max, exp and log loops), so the losses are bit-identical. Returns
-    whether every input value was finite (what :class:`_kernel_checks.NonFiniteScan` needs).
+    """:func:`index_losses` (``col`` layout; label smoothing ``eps`` only without class
+    ``weight``) straight from the input's ``(n, C)`` rows (see :func:`fused_rows`), by
+    :func:`_ck.loss_cols`: the transposing copy, max, shift, gather, exp, sums and log a few
+    hundred samples at a time, in cache, where NumPy makes one pass over the whole block for
+    each. The same operations in the same order (NumPy's own max, exp and log loops), so
+    the losses are bit-identical. Returns whether every input value was finite (what
+    :class:`_kernel_checks.NonFiniteScan` needs).
     """
-    finite = _ck.loss_cols(rows, y, dest, *w.loops)
+    if eps > 0.0 and weight is not None:  # the weighted smoothing term is a matrix product
+        raise ValueError("fused_losses: label smoothing with class weights is not fused")
+    finite = _ck.loss_cols(rows, y, dest, *w.loops, float(eps))
     if weight is not None:
         np.multiply(dest, np.take(weight, y, out=w.t[: y.size]), out=dest)
     if ignored is not None:

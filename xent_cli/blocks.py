@@ -257,7 +257,9 @@ def evaluate_blocked(
     work_of = per_thread(lambda: kern.Work(plan.rows, plan.n_classes, ct))
     loss = _spill.empty(t.n_rows, np.float64, "the per-sample losses")  # on disk when big
     # One cache-resident pass per block (the C helper) when nothing needs the chunk itself
-    hook = finite_hook(scan) if fast and plan.col and observe is None and eps == 0.0 else None
+    # (label smoothing with class weights takes a matrix product: the NumPy path)
+    fusable = fast and plan.col and observe is None and (eps == 0.0 or t.weight is None)
+    hook = finite_hook(scan) if fusable else None
 
     def work(block: Block) -> None:
         m0, m1 = plan.span(block)
@@ -267,7 +269,8 @@ def evaluate_blocked(
             y, ignored = _safe_index(t, m0, m1)
             rows = None if hook is None else _fused_input(plan, w, block, ct, y)
             if rows is not None:
-                hook(plan, block, kern.fused_losses(rows, w, y, ignored, t.weight, dest))
+                finite = kern.fused_losses(rows, w, y, ignored, t.weight, dest, eps)
+                hook(plan, block, finite)
                 if t.sample_weight is not None:
                     dest *= t.sample_weight[m0:m1]
                 return
