@@ -296,3 +296,21 @@ def test_fused_pass_reports_non_finite_values_as_the_chunk_scan_does(monkeypatch
     want = blocks.evaluate_blocked(x, y, block_rows=700, threads=3, scan=scan0, reduction="none")
     assert scan0.result() == scan.result()
     np.testing.assert_array_equal(got.per_sample.view(np.uint64), want.per_sample.view(np.uint64))
+
+
+def test_a_numpy_whose_loops_the_helper_refuses_gets_the_numpy_steps(monkeypatch):
+    class Refusing:  # as a NumPy with another call-info capsule would be
+        def __getattr__(self, name):
+            return getattr(ck, name)
+
+        def loss_cols(self, *args):
+            raise ValueError("PyCapsule_GetPointer called with incorrect name")
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3000, 10)).astype(np.float32)
+    y = rng.integers(0, 10, 3000)
+    want = blocks.evaluate_blocked(x, y, block_rows=500, reduction="none").per_sample
+    monkeypatch.setattr(kern, "_ck", Refusing())
+    assert kern.ufunc_loops(np.dtype(np.float32)) is None
+    got = blocks.evaluate_blocked(x, y, block_rows=500, reduction="none").per_sample
+    np.testing.assert_array_equal(got.view(np.uint64), want.view(np.uint64))
