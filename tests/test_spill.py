@@ -24,10 +24,17 @@ def tmpdir_env(tmp_path, monkeypatch):
     return tmp_path
 
 
+def on_disk(array: np.ndarray, path) -> np.ndarray:
+    """``array`` saved to ``path`` and memory-mapped back, as the CLI reads a ``.npy``."""
+    np.save(path, array)
+    return np.load(path, mmap_mode="r")
+
+
 def test_small_vectors_stay_in_memory_big_ones_are_nameless_maps(tmpdir_env, monkeypatch):
     small = _spill.empty(10, np.float64)
     assert type(small) is np.ndarray and small.shape == (10,)
     monkeypatch.setattr(_spill, "SPILL_BYTES", 64)
+    assert type(_spill.empty(1000, np.int64, spill=False)) is np.ndarray  # data in memory
     big = _spill.empty(1000, np.int64)
     assert isinstance(big, np.memmap) and big.shape == (1000,) and big.dtype == np.int64
     big[:] = np.arange(1000)
@@ -76,12 +83,16 @@ def test_valid_mask_takes_no_memory_when_nothing_is_ignored():
     assert valid_mask(np.zeros(0, np.int64), -100, 3).shape == (0,)
 
 
-def test_int64_targets_are_used_as_they_are_others_converted(tmpdir_env, monkeypatch):
+def test_int64_targets_are_used_as_they_are_others_converted(tmp_path, tmpdir_env, monkeypatch):
     y = np.array([0, 1, 2, 1], np.int64)
     assert np.shares_memory(class_indices(y, 3, -100, (4,)), y)  # no copy
     monkeypatch.setattr(_spill, "SPILL_BYTES", 8)
-    got = class_indices(y.astype(np.int32), 3, -100, (4,))
+    assert type(class_indices(y.astype(np.int32), 3, -100, (4,))) is np.ndarray  # in memory
+    y32 = on_disk(y.astype(np.int32), tmp_path / "y32.npy")
+    got = class_indices(y32, 3, -100, (4,))
     assert isinstance(got, np.memmap) and got.dtype == np.int64 and got.tolist() == [0, 1, 2, 1]
+    assert _spill.on_disk(got) and _spill.on_disk(np.asarray(y32).reshape(2, 2))
+    assert not _spill.on_disk(np.asarray(y32).copy())
     floats = class_indices(np.array([2.0, -100.0, 0.0]), 3, -100, (3,))
     assert floats.dtype == np.int64 and floats.tolist() == [2, -100, 0]
 
@@ -110,13 +121,16 @@ def test_non_finite_losses_counted_a_slice_at_a_time():
     assert diagnose._non_finite_count(np.zeros(9), part=4) == (0, -1)
 
 
-def test_blocked_loss_keeps_per_sample_vectors_off_the_heap(tmpdir_env):
+def test_blocked_loss_keeps_per_sample_vectors_off_the_heap(tmp_path, tmpdir_env):
     n = 3_000_000  # float64 losses: 24 MB, over SPILL_BYTES
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, 10), dtype=np.float32)
     y = rng.integers(0, 10, n)
     y[::1000] = -100  # some ignored: "which count" is a real mask (3 MB, spilled too)
     want = core.evaluate(x[:200_000], y[:200_000], reduction="none").per_sample
+    in_memory = blocks.evaluate_blocked(x, y, reduction="none").per_sample
+    assert type(in_memory) is np.ndarray  # arrays in memory: nothing goes to disk
+    x, y = on_disk(x, tmp_path / "x.npy"), on_disk(y, tmp_path / "y.npy")
     tracemalloc.start()
     try:
         res = blocks.evaluate_blocked(x, y, reduction="none")
@@ -126,7 +140,8 @@ def test_blocked_loss_keeps_per_sample_vectors_off_the_heap(tmpdir_env):
     assert isinstance(res.per_sample, np.memmap)
     assert peak < 8 << 20, peak  # blocks and buffers; the 24 MB of losses are not there
     np.testing.assert_allclose(res.per_sample[:200_000], want, rtol=1e-6)
-    assert os.listdir(tmpdir_env) == []
+    np.testing.assert_array_equal(res.per_sample, in_memory)
+    assert sorted(os.listdir(tmpdir_env)) == ["x.npy", "y.npy"]
 
 
 def test_cli_results_unchanged_when_every_vector_spills(tmp_path, tmpdir_env, monkeypatch):
@@ -217,7 +232,7 @@ def test_a_literal_loads_no_temporary_file_machinery() -> None:
     assert run.stdout.strip() == "2.4076059644443806"
 
 
-def test_sample_weights_are_not_copied_or_spill(tmpdir_env, monkeypatch):
+def test_sample_weights_are_not_copied_or_spill(tmp_path, tmpdir_env, monkeypatch):
     from xent_cli import targets
     from xent_cli.targets import check_vector
 
@@ -225,6 +240,10 @@ def test_sample_weights_are_not_copied_or_spill(tmpdir_env, monkeypatch):
     assert np.shares_memory(check_vector(sw, 1000, "sample weight", "sample"), sw)
     monkeypatch.setattr(_spill, "SPILL_BYTES", 64)
     got = check_vector(sw.astype(np.float32), 1000, "sample weight", "sample")
+    assert type(got) is np.ndarray  # given in memory: converted in memory
+    got = check_vector(
+        on_disk(sw.astype(np.float32), tmp_path / "sw.npy"), 1000, "sample weight", "sample"
+    )
     assert isinstance(got, np.memmap) and got.dtype == np.float64
     np.testing.assert_array_equal(got, sw.astype(np.float32).astype(np.float64))
     monkeypatch.setattr(targets, "_PART", 100)
@@ -232,3 +251,13 @@ def test_sample_weights_are_not_copied_or_spill(tmpdir_env, monkeypatch):
     bad[777] = np.inf
     with pytest.raises(ValueError, match="sample weight holds a non-finite value"):
         check_vector(bad, 1000, "sample weight", "sample")
+
+
+def test_on_disk_follows_views_to_the_map(tmp_path):
+    import mmap
+
+    mapped = on_disk(np.arange(12.0), tmp_path / "a.npy")
+    assert _spill.on_disk(mapped[2:5]) and _spill.on_disk(np.asarray(mapped).reshape(3, 4))
+    assert _spill.on_disk(np.frombuffer(mmap.mmap(-1, 16), np.float64))
+    assert not _spill.on_disk(np.array(mapped)) and not _spill.on_disk(np.zeros(3))
+    assert not _spill.on_disk(np.frombuffer(b"12345678", np.uint8))

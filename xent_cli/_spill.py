@@ -2,13 +2,16 @@
 
 The blocked passes keep the logits on disk, but a few vectors hold one value per sample
 (the losses, the targets as int64, which samples count). Below 64 classes those are not
-small: at C = 10 the float64 losses are 0.8x the size of the float32 logits. Past
-:data:`SPILL_BYTES`, :func:`empty` makes such a vector in a nameless temporary file in
-``$TMPDIR`` (:func:`xent_cli._npy_stream.spool_directory`) and maps it, so anonymous
-memory stays bounded whatever the number of samples: the pages are file-backed, and the
-kernel can write them out and drop them under memory pressure. The disk space is checked
-and reserved first (a full disk is one error line, never a SIGBUS); the file has no name
-from the start, so nothing is left behind, even after ``kill -9``.
+small: at C = 10 the float64 losses are 0.8x the size of the float32 logits. When the data
+they come from is itself on disk (a memory-mapped ``.npy``: :func:`on_disk`) and they pass
+:data:`SPILL_BYTES`, :func:`empty` makes them in a nameless temporary file in ``$TMPDIR``
+(:func:`xent_cli._npy_stream.spool_directory`) and maps it, so anonymous memory stays
+bounded whatever the number of samples: the pages are file-backed, and the kernel can
+write them out and drop them under memory pressure. The disk space is checked and
+reserved first (a full disk is one error line, never a SIGBUS); the file has no name from
+the start, so nothing is left behind, even after ``kill -9``. Arrays held in memory keep
+their per-sample vectors in memory too (smaller than they are): a library call on them
+never touches the disk.
 
 NumPy and the standard library only.
 """
@@ -16,6 +19,7 @@ NumPy and the standard library only.
 from __future__ import annotations
 
 import errno
+import mmap
 import os
 
 import numpy as np
@@ -23,7 +27,7 @@ import numpy.typing as npt
 
 from ._errors import InputError, os_reason
 
-__all__ = ["SPILL_BYTES", "empty"]
+__all__ = ["SPILL_BYTES", "empty", "on_disk"]
 
 #: Vectors up to this size stay in memory (1M float64 values).
 SPILL_BYTES = 8 << 20
@@ -31,8 +35,25 @@ SPILL_BYTES = 8 << 20
 _ADVICE = "set TMPDIR to a directory with room"
 
 
-def empty(n: int, dtype: npt.DTypeLike, what: str = "per-sample values") -> np.ndarray:
-    """An uninitialised vector of ``n`` values: ``np.empty``, or past :data:`SPILL_BYTES` a
+def on_disk(array: object) -> bool:
+    """Whether ``array`` is (a view of) a memory map: data the user keeps on disk.
+
+    >>> on_disk(np.zeros(3))
+    False
+    """
+    base = array
+    while base is not None:
+        if isinstance(base, (np.memmap, mmap.mmap)):
+            return True
+        base = base.obj if isinstance(base, memoryview) else getattr(base, "base", None)
+    return False
+
+
+def empty(
+    n: int, dtype: npt.DTypeLike, what: str = "per-sample values", *, spill: bool = True
+) -> np.ndarray:
+    """An uninitialised vector of ``n`` values: ``np.empty``, or with ``spill`` (callers
+    pass :func:`on_disk` of the data it is made from) and past :data:`SPILL_BYTES` a
     ``np.memmap`` of a nameless temporary file in ``$TMPDIR``, its space reserved.
 
     ``what`` names the vector in the error raised (:class:`InputError`) when the file
@@ -43,7 +64,7 @@ def empty(n: int, dtype: npt.DTypeLike, what: str = "per-sample values") -> np.n
     """
     dt = np.dtype(dtype)
     size = int(n) * dt.itemsize
-    if size <= SPILL_BYTES:
+    if size <= SPILL_BYTES or not spill:
         return np.empty(int(n), dt)
     import tempfile  # lazily: 5 ms of start-up that small inputs never need
 

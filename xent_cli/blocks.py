@@ -255,7 +255,9 @@ def evaluate_blocked(
     fast = input_kind == "logits" and t.index is not None
     plan = make_plan(arr, t.class_axis, ct.itemsize, block_rows, col=None if fast else False)
     work_of = per_thread(lambda: kern.Work(plan.rows, plan.n_classes, ct))
-    loss = _spill.empty(t.n_rows, np.float64, "the per-sample losses")  # on disk when big
+    loss = _spill.empty(  # on disk when big and the logits are
+        t.n_rows, np.float64, "the per-sample losses", spill=_spill.on_disk(arr)
+    )
     # One cache-resident pass per block (the C helper) when nothing needs the chunk itself
     # (label smoothing with class weights takes a matrix product: the NumPy path)
     fusable = fast and plan.col and observe is None and (eps == 0.0 or t.weight is None)

@@ -70,7 +70,8 @@ def evaluate_with_insight(
     # The targets used, for the histogram (1 byte a sample, on disk when big, as the losses;
     # every sample's is written by the pass)
     n_samples = int(np.prod(acc.batch_shape, dtype=np.int64))
-    used = _spill.empty(n_samples, bool, "which targets count") if hist else None
+    spill = _spill.on_disk(arr)
+    used = _spill.empty(n_samples, bool, "which targets count", spill=spill) if hist else None
 
     def observe(start: int, logp: np.ndarray, t: Targets, loss: np.ndarray) -> None:
         target = t.prob if t.prob is not None else t.index

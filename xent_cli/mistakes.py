@@ -139,7 +139,8 @@ def one_based(x: np.ndarray, target: np.ndarray, kw: dict[str, Any]) -> list[str
         return []
     from . import _spill
 
-    shifted = _spill.empty(t.n_rows, np.int64, "the shifted targets")
+    spill = _spill.on_disk(x) or _spill.on_disk(t.index)
+    shifted = _spill.empty(t.n_rows, np.int64, "the shifted targets", spill=spill)
     np.copyto(shifted, t.index)
     np.subtract(shifted, 1, out=shifted, where=t.valid)
     shifted = shifted.reshape(np.shape(target))

@@ -125,8 +125,8 @@ def class_indices(
     Integer-valued floats such as ``1.0`` are accepted; NaN, fractions, strings and
     out-of-range labels are errors naming the first offender. The checks go a million
     labels at a time (their temporaries stay small), and int64 labels are returned as they
-    are (a memory-mapped file stays one); others become int64, on disk when big
-    (:func:`xent_cli._spill.empty`).
+    are (a memory-mapped file stays one); others become int64 (on disk when big and the
+    labels are: :func:`xent_cli._spill.empty`).
 
     >>> class_indices(np.array([1.0, 2.0, -100.0]), 3, -100, (3,)).tolist()
     [1, 2, -100]
@@ -170,7 +170,7 @@ def class_indices(
         return flat
     from . import _spill
 
-    out = _spill.empty(flat.size, np.int64, "the targets as int64")
+    out = _spill.empty(flat.size, np.int64, "the targets as int64", spill=_spill.on_disk(flat))
     np.copyto(out, flat, casting="unsafe")  # integers, or integer-valued floats in range
     return out
 
@@ -209,7 +209,9 @@ def valid_mask(index: np.ndarray, ignore_index: int, n_classes: int) -> np.ndarr
         return np.broadcast_to(np.True_, index.shape)
     from . import _spill
 
-    valid = _spill.empty(index.size, bool, "which targets count").reshape(index.shape)
+    spill = _spill.on_disk(index)
+    valid = _spill.empty(index.size, bool, "which targets count", spill=spill)
+    valid = valid.reshape(index.shape)
     np.not_equal(index, ignore_index, out=valid)
     return valid
 
@@ -228,7 +230,8 @@ def check_vector(values: npt.ArrayLike, length: int, what: str, per: str) -> np.
     else:
         from . import _spill
 
-        arr = _spill.empty(given.size, np.float64, what + "s")  # on disk when big
+        spill = _spill.on_disk(given)  # on disk when big and the given values are
+        arr = _spill.empty(given.size, np.float64, what + "s", spill=spill)
         np.copyto(arr, given.reshape(-1), casting="unsafe")
     if _first(arr, lambda part: ~np.isfinite(part)) is not None:
         raise ValueError(f"{what} holds a non-finite value; expected finite numbers")
