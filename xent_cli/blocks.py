@@ -5,8 +5,9 @@ the same results (the same per-sample values, the same float64 reductions), but 
 more than a few blocks of the ``N × C`` input at a time: a ``np.memmap`` (``np.load(path,
 mmap_mode="r")``) is read block by block, array outputs are written block by block into
 ``out`` (an ``np.lib.format.open_memmap`` for ``-o out.npy``), and the blocks run on
-``threads`` worker threads (``None``: every available core). What stays in memory is
-``O(M)``: the targets and the ``M`` per-sample losses.
+``threads`` worker threads (``None``: every available core). The vectors of one value per
+sample (losses; targets converted to int64) of memory-mapped input go to memory-mapped
+temporary files once big (:mod:`xent_cli._spill`), so memory stays bounded whatever ``M``.
 
 Blocks hold about ``BLOCK_BYTES`` of input in the compute precision, as rows ``(R, C)``,
 or transposed ``(C, R)`` when there are few classes; float16 input is converted to float32
@@ -31,6 +32,14 @@ import numpy.typing as npt
 
 from . import _kernel as kern
 from . import _spill
+from ._block_targets import (
+    block_rows_of,
+    block_targets,
+    check_targets,
+    safe_index,
+    sample_rows,
+    targets_of,
+)
 from ._kernel_checks import NonFiniteScan, finite_hook, non_finite_stats, probability_stats
 from ._kernel_run import (
     BLOCK_BYTES,
@@ -45,14 +54,13 @@ from ._kernel_run import (
     make_plan,
     out_block,
     per_thread,
-    reshaped,
     run,
     should_block,
     view3,
 )
 from ._progress import progress_bar
 from .core import LossResult, _check_options, _losses, _reduce, _row_log_probs, compute_dtype
-from .targets import Targets, normalize_class_axis, prepare_targets, resolve_kind
+from .targets import Targets
 
 _AxisError = getattr(np, "exceptions", np).AxisError  # NumPy < 1.25: np.AxisError
 Observe = Callable[[int, np.ndarray, Targets, np.ndarray], None]
@@ -90,103 +98,6 @@ __all__ = [
 ]
 
 
-def _targets(
-    shape: tuple[int, ...], target: npt.ArrayLike, **kw: object
-) -> tuple[Targets, np.ndarray | None]:
-    """Checked targets, and for probability targets their ``(P, C, S)`` view (not copied).
-
-    Probability targets are validated on a zero-stride stand-in of their dtype, so that
-    ``prepare_targets`` (which flattens them) never copies a big array.
-    """
-    tgt = target if isinstance(target, np.ndarray) else np.asarray(target)
-    kind = resolve_kind(shape, tgt.shape, str(kw.get("targets_kind", "auto")))
-    if kind == "prob" and tgt.shape == tuple(shape):
-        stand_in = np.broadcast_to(np.zeros((), tgt.dtype), shape)
-        t = prepare_targets(shape, stand_in, **kw)
-        return t, view3(tgt, t.class_axis)
-    return prepare_targets(shape, tgt, **kw), None
-
-
-def check_targets(
-    input_shape: tuple[int, ...],
-    target: npt.ArrayLike,
-    *,
-    class_axis: int = 1,
-    weight: npt.ArrayLike | None = None,
-    ignore_index: int = -100,
-    sample_weight: npt.ArrayLike | None = None,
-    targets_kind: str = "auto",
-) -> Targets:
-    """``prepare_targets`` (same checks, same errors) that never copies probability targets:
-    they are checked for shape and dtype only (their values by ``diagnose``, block-wise).
-
-    The returned ``Targets`` holds a zero-stride stand-in for probability targets.
-
-    >>> check_targets((4, 3), np.zeros((4, 3), np.float32)).n_rows
-    4
-    """
-    return _targets(
-        tuple(input_shape),
-        target,
-        class_axis=class_axis,
-        weight=weight,
-        ignore_index=ignore_index,
-        sample_weight=sample_weight,
-        targets_kind=targets_kind,
-    )[0]
-
-
-def sample_rows(
-    x: npt.ArrayLike, class_axis: int, start: int, stop: int, dtype: str | None = None
-) -> np.ndarray:
-    """Samples ``start:stop`` of ``x`` as ``(n, C)`` rows in the compute precision, read
-    without touching the rest (what ``explain`` shows of a big input).
-
-    >>> sample_rows(np.arange(24.0).reshape(2, 3, 4), 1, 3, 5).tolist()
-    [[3.0, 7.0, 11.0], [12.0, 16.0, 20.0]]
-    """
-    arr = as_numeric(x)
-    axis = normalize_class_axis(arr.ndim, class_axis)
-    x3 = view3(arr, axis)
-    m = np.arange(max(0, start), min(stop, x3.shape[0] * x3.shape[2]))
-    rows = x3[m // x3.shape[2], :, m % x3.shape[2]]
-    return rows.astype(compute_dtype(arr.dtype, dtype))
-
-
-def _block_targets(t: Targets, prob3: np.ndarray | None, plan: Plan, block: Block) -> Targets:
-    """The targets of the samples of one block, as a ``Targets`` of ``(n, C)`` rows."""
-    m0, m1 = plan.span(block)
-    n, c = m1 - m0, plan.n_classes
-    prob = None
-    if prob3 is not None:
-        p0, p1, s0, s1 = block
-        prob = np.reshape(prob3[p0:p1, :, s0:s1].transpose(0, 2, 1), (n, c))
-    index = None if t.index is None else t.index[m0:m1]
-    sw = None if t.sample_weight is None else t.sample_weight[m0:m1]
-    return Targets((n, c), 1, index, prob, t.valid[m0:m1], t.weight, sw)
-
-
-def _safe_index(t: Targets, m0: int, m1: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Class indices of samples ``m0:m1`` safe to gather with (0 where ignored), and the
-    ignored samples' mask (``None`` when none is ignored)."""
-    y, valid = t.index[m0:m1], t.valid[m0:m1]
-    if valid.all():
-        return y, None
-    ignored = ~valid
-    return np.where(ignored, 0, y), ignored
-
-
-def _sample_rows(plan: Plan, block: Block, xs: np.ndarray) -> np.ndarray:
-    """A block's ``(n, C)`` rows in the compute precision, laid out as the core's: ``xs`` in
-    the rows layout, else the input's own rows (no copy) or a transposed copy of ``xs``."""
-    if not plan.col:
-        return xs
-    p0, p1, s0, s1 = block
-    src = reshaped(plan.x3[p0:p1, :, s0:s1].transpose(0, 2, 1), (xs.shape[1], xs.shape[0]))
-    ok = src is not None and src.dtype == xs.dtype and src.flags.c_contiguous
-    return src if ok else np.ascontiguousarray(xs.T)
-
-
 def _load(plan: Plan, w: kern.Work, block: Block, ct: np.dtype, scan: Scan | None) -> np.ndarray:
     """A block's chunk (:func:`chunk`), shown to ``scan`` before any kernel works on it."""
     xs = chunk(plan, w, block, ct)
@@ -209,7 +120,7 @@ def _setup(x: npt.ArrayLike, target: npt.ArrayLike, kw: dict) -> tuple:
     _check_options(kw["reduction"], kw["label_smoothing"], kw["input_kind"])
     arr = as_numeric(x)
     ct = compute_dtype(arr.dtype, kw["dtype"])
-    t, prob3 = _targets(
+    t, prob3 = targets_of(
         arr.shape,
         target,
         class_axis=kw["class_axis"],
@@ -268,7 +179,7 @@ def evaluate_blocked(
         w = work_of()
         dest = loss[m0:m1]
         if fast:
-            y, ignored = _safe_index(t, m0, m1)
+            y, ignored = safe_index(t, m0, m1)
             rows = None if hook is None else _fused_input(plan, w, block, ct, y)
             if rows is not None:
                 finite = kern.fused_losses(rows, w, y, ignored, t.weight, dest, eps)
@@ -279,16 +190,16 @@ def evaluate_blocked(
         xs = _load(plan, w, block, ct, scan)
         if fast:
             if observe is not None:  # before index_losses overwrites the chunk's buffer
-                logp = _row_log_probs(_sample_rows(plan, block, xs), input_kind)
+                logp = _row_log_probs(block_rows_of(plan, block, xs), input_kind)
             kern.index_losses(xs, w, plan.col, y, ignored, t.weight, eps, dest)
             if t.sample_weight is not None:
                 dest *= t.sample_weight[m0:m1]
         else:
-            tb = _block_targets(t, prob3, plan, block)
+            tb = block_targets(t, prob3, plan, block)
             logp = _row_log_probs(xs, input_kind)
             dest[:] = _losses(logp, tb, eps)
         if observe is not None and m1 > m0:
-            observe(m0, logp, tb if not fast else _block_targets(t, prob3, plan, block), dest)
+            observe(m0, logp, tb if not fast else block_targets(t, prob3, plan, block), dest)
 
     run(plan, work, threads, progress)
     reduced, count, weight_sum = _reduce(loss, t, reduction)
@@ -361,11 +272,11 @@ def grad_blocked(
         if fast:
             direct = dst2 is not None and dst2.dtype == np.float64 and dst2.flags.c_contiguous
             g = dst2 if direct else w.f64(xs.size).reshape(xs.shape)
-            y, _ = _safe_index(t, m0, m1)
+            y, _ = safe_index(t, m0, m1)
             rows = kern.index_coefficients(t, n_classes, eps, scale, m0, m1)  # this block's
             kern.index_grad(xs, w, plan.col, y, *rows, t.weight, g)
         else:
-            tb = _block_targets(t, prob3, plan, block)
+            tb = block_targets(t, prob3, plan, block)
             g = kern.generic_grad(xs, tb, eps, scale, reduction, input_kind)
         _write(dst3, dst2, g)
 
