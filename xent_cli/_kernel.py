@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import _coefficients, softmax
+from .core import _coefficients, _grad_scaled
 from .targets import Targets
 
 try:  # built from _ck.c at install time when a C compiler is there; NumPy otherwise
@@ -388,11 +388,4 @@ def generic_grad(
 ) -> np.ndarray:
     """``core.cross_entropy_grad`` on one block of rows (any targets and input kind)."""
     a = _coefficients(tb, xs.shape[1], eps)
-    if reduction == "mean":
-        np.multiply(a, scale, out=a, where=a != 0.0)
-    if input_kind == "logits":
-        p = softmax(xs, axis=1).astype(np.float64)
-        return p * a.sum(axis=1, keepdims=True) - a
-    if input_kind == "logprobs":
-        return -a
-    return np.where(a == 0.0, 0.0, -a / xs.astype(np.float64))
+    return _grad_scaled(xs, a, input_kind, scale if reduction == "mean" else None)

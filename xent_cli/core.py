@@ -331,9 +331,18 @@ def _grad_rows(
 ) -> np.ndarray:
     """d loss / d rows from the effective targets ``a`` (modified), scaled by ``1/divisor``
     for a mean (``None`` for sum and none)."""
+    with np.errstate(divide="ignore"):
+        scale = None if divisor is None else np.float64(1.0) / np.float64(divisor)
+    return _grad_scaled(rows, a, input_kind, scale)
+
+
+def _grad_scaled(
+    rows: np.ndarray, a: np.ndarray, input_kind: str, scale: np.float64 | None
+) -> np.ndarray:
+    """:func:`_grad_rows` with ``1/divisor`` given (``None``: no scaling); also one block's
+    gradient in the blocked pass."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        if divisor is not None:
-            scale = np.float64(1.0) / np.float64(divisor)
+        if scale is not None:
             # Entries with no target mass stay exactly 0 even when the divisor is 0 (torch).
             np.multiply(a, scale, out=a, where=a != 0.0)
         if input_kind == "logits":
