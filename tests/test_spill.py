@@ -44,7 +44,7 @@ def test_small_vectors_stay_in_memory_big_ones_are_nameless_maps(tmpdir_env, mon
 
 def test_a_full_disk_is_one_error_naming_the_folder(tmpdir_env, monkeypatch):
     monkeypatch.setattr(_spill, "SPILL_BYTES", 64)
-    monkeypatch.setattr(_spill, "_free_bytes", lambda directory: 100)
+    monkeypatch.setattr(_spill, "free_bytes", lambda directory: 100)
     with pytest.raises(InputError) as err:
         _spill.empty(1000, np.float64, "the per-sample losses")
     msg = str(err.value)
@@ -56,7 +56,7 @@ def test_a_full_disk_is_one_error_naming_the_folder(tmpdir_env, monkeypatch):
     def no_room(fd, offset, size):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(_spill, "_free_bytes", lambda directory: None)
+    monkeypatch.setattr(_spill, "free_bytes", lambda directory: None)
     monkeypatch.setattr(os, "posix_fallocate", no_room, raising=False)
     with pytest.raises(InputError, match="which cannot be made there: no space left on device;"):
         _spill.empty(1000, np.float64)

@@ -91,12 +91,10 @@ def _open_spool(directory: str, size: int, source: str) -> BinaryIO:
     """A new temporary file in ``directory`` for ``size`` bytes, nameless once open."""
     import tempfile
 
+    from ._spill import free_bytes
+
     where = f"a temporary file in {directory!r}"
-    try:
-        stats = os.statvfs(directory)
-        room = stats.f_bavail * stats.f_frsize
-    except (OSError, AttributeError):  # no such directory (reported below), or not POSIX
-        room = None
+    room = free_bytes(directory)  # None: no such directory (reported below), or not POSIX
     if room is not None and room < size:
         show = _memory.human_size
         raise InputError(

@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from ._errors import InputError, os_reason
 
-__all__ = ["SPILL_BYTES", "empty", "on_disk"]
+__all__ = ["SPILL_BYTES", "empty", "free_bytes", "on_disk", "reserve_space"]
 
 #: Vectors up to this size stay in memory (1M float64 values).
 SPILL_BYTES = 8 << 20
@@ -73,11 +73,12 @@ def empty(
     directory = spool_directory()
     where = f"{what} ({_human(size)}) go to a temporary file in {directory!r}"
     try:
-        room = _free_bytes(directory)
+        room = free_bytes(directory)
         if room is not None and room < size:
             raise InputError(f"{where}, which has only {_human(room)} free; {_ADVICE}")
         with tempfile.TemporaryFile(prefix="xent-spill-", dir=directory) as fp:
-            _reserve(fp.fileno(), size)
+            if not reserve_space(fp.fileno(), size):
+                os.ftruncate(fp.fileno(), size)  # pragma: no cover - no fallocate there
             return np.memmap(fp, dtype=dt, mode="r+", shape=(int(n),))
     except OSError as err:
         reason = os_reason(err)
@@ -85,8 +86,9 @@ def empty(
         raise InputError(f"{where}, which cannot be made there: {reason}; {_ADVICE}") from None
 
 
-def _free_bytes(directory: str) -> int | None:
-    """Bytes free to this user in ``directory``'s file system, or None when unknown."""
+def free_bytes(directory: str) -> int | None:
+    """Bytes free to this user in ``directory``'s file system, or None when unknown (not
+    POSIX, or no such directory: whoever makes a file there reports that)."""
     try:
         stats = os.statvfs(directory)
     except (OSError, AttributeError):  # a missing directory fails below, with its reason
@@ -94,18 +96,21 @@ def _free_bytes(directory: str) -> int | None:
     return stats.f_bavail * stats.f_frsize
 
 
-def _reserve(fd: int, size: int) -> None:
-    """Give the file ``size`` bytes with its blocks allocated (``posix_fallocate``), so that
-    writing through the map never meets a full disk; a plain resize where that is missing."""
+def reserve_space(fd: int, size: int) -> bool:
+    """Allocate the first ``size`` bytes of file ``fd`` on disk (``posix_fallocate``, which
+    also extends the file), so that writing through a memory map of it never meets a full
+    disk (SIGBUS): False where that cannot be done (no such call, or a file system without
+    it), an ``OSError`` (``ENOSPC``: the disk is full) when it fails."""
     reserve = getattr(os, "posix_fallocate", None)
-    if reserve is not None:
-        try:
-            reserve(fd, 0, size)
-            return
-        except OSError as err:
-            if err.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
-                raise
-    os.ftruncate(fd, size)  # pragma: no cover - file systems without fallocate
+    if reserve is None:  # pragma: no cover - not on Linux
+        return False
+    try:
+        reserve(fd, 0, size)
+    except OSError as err:
+        if err.errno in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            return False
+        raise
+    return True
 
 
 def _human(size: int) -> str:

@@ -16,7 +16,6 @@ which is synced to disk and replaces the target only once it is complete; on any
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import secrets
@@ -126,18 +125,16 @@ def result_map(
     (``posix_fallocate``), so a full disk is an :class:`InputError` (``what: reason``, then
     ``; advice``) before any work. File systems that cannot reserve space are used as they are.
     """
+    from ._spill import reserve_space
+
     mm = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=tuple(shape))
-    reserve = getattr(os, "posix_fallocate", None)
-    if reserve is None:  # pragma: no cover - not on Linux
-        return mm
     fd = os.open(path, os.O_RDWR)
     try:
-        reserve(fd, 0, os.fstat(fd).st_size)
+        reserve_space(fd, os.fstat(fd).st_size)
     except OSError as err:
-        if err.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
-            del mm
-            tail = f"; {advice}" if advice else ""
-            raise InputError(f"{what}: {os_reason(err)}{tail}") from None
+        del mm
+        tail = f"; {advice}" if advice else ""
+        raise InputError(f"{what}: {os_reason(err)}{tail}") from None
     finally:
         os.close(fd)
     return mm
