@@ -81,6 +81,9 @@ def test_valid_mask_takes_no_memory_when_nothing_is_ignored():
     assert inside.tolist() == [True, False, True, False]
     assert valid_mask(idx, 0, 3).tolist() == [False, True, True, True]
     assert valid_mask(np.zeros(0, np.int64), -100, 3).shape == (0,)
+    known = valid_mask(idx, -100, 3, all_classes=True)  # no pass over the labels needed
+    assert known.strides == (0,) and known.tolist() == [True] * 4
+    assert valid_mask(idx, 2, 3, all_classes=True).tolist() == [True, False, True, False]
 
 
 def test_int64_targets_are_used_as_they_are_others_converted(tmp_path, tmpdir_env, monkeypatch):

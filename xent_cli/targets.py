@@ -131,6 +131,15 @@ def class_indices(
     >>> class_indices(np.array([1.0, 2.0, -100.0]), 3, -100, (3,)).tolist()
     [1, 2, -100]
     """
+    return _checked_indices(target, n_classes, ignore_index, batch_shape)[0]
+
+
+def _checked_indices(
+    target: np.ndarray, n_classes: int, ignore_index: int, batch_shape: tuple[int, ...]
+) -> tuple[np.ndarray, bool]:
+    """:func:`class_indices`, and whether its range check found every label a class (then
+    no sample can hold an ignore index outside the classes: :func:`valid_mask` needs no
+    pass of its own)."""
     flat = target.reshape(-1)
     if flat.dtype.kind in "US":
         raise ValueError(
@@ -167,12 +176,12 @@ def class_indices(
                 f"expected 0..{n_classes - 1} or the ignore index {ignore_index}{hint}"
             )
     if flat.dtype == np.int64 and flat.dtype.isnative:
-        return flat
+        return flat, bool(in_range)
     from . import _spill
 
     out = _spill.empty(flat.size, np.int64, "the targets as int64", spill=_spill.on_disk(flat))
     np.copyto(out, flat, casting="unsafe")  # integers, or integer-valued floats in range
-    return out
+    return out, bool(in_range)
 
 
 _PART = 1 << 20  # labels checked at a time
@@ -187,19 +196,24 @@ def _first(flat: np.ndarray, test: Callable[[np.ndarray], np.ndarray]) -> int | 
     return None
 
 
-def valid_mask(index: np.ndarray, ignore_index: int, n_classes: int) -> np.ndarray:
-    """Which samples count (their target is not ``ignore_index``), for checked ``index``.
+def valid_mask(
+    index: np.ndarray, ignore_index: int, n_classes: int, *, all_classes: bool = False
+) -> np.ndarray:
+    """Which samples count (their target is not ``ignore_index``), for checked ``index``;
+    ``all_classes``: every index is already known to be a class (``0..C-1``).
 
     When none is ignored (the usual case, settled by one reduction when the ignore index is
-    outside the classes) this is a read-only all-True view that takes no memory; otherwise
-    a bool vector (on disk when big).
+    outside the classes, by none with ``all_classes``) this is a read-only all-True view
+    that takes no memory; otherwise a bool vector (on disk when big).
 
     >>> valid_mask(np.array([2, -100, 0]), -100, 3).tolist()
     [True, False, True]
     """
     if not index.size:
         return np.ones(0, bool)
-    if ignore_index < 0:
+    if all_classes and not 0 <= ignore_index < n_classes:
+        none_ignored = True
+    elif ignore_index < 0:
         none_ignored = index.min() >= 0
     elif ignore_index >= n_classes:
         none_ignored = index.max() < n_classes
@@ -287,8 +301,9 @@ def prepare_targets(
         return Targets(shape, axis, None, prob, np.ones(n_rows, bool), w, sw)
     if tgt.shape != batch_shape and not (len(shape) == 1 and tgt.shape == (1,)):
         raise ValueError(_shape_message(shape, axis, tgt.shape, batch_shape))
-    idx = class_indices(tgt, n_classes, ignore_index, batch_shape)
-    return Targets(shape, axis, idx, None, valid_mask(idx, ignore_index, n_classes), w, sw)
+    idx, all_classes = _checked_indices(tgt, n_classes, ignore_index, batch_shape)
+    valid = valid_mask(idx, ignore_index, n_classes, all_classes=all_classes)
+    return Targets(shape, axis, idx, None, valid, w, sw)
 
 
 def _shape_message(
