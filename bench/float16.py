@@ -3,7 +3,7 @@
 Times xent_cli.cross_entropy on the same logits stored as float16 and as float32, in memory
 and memory-mapped from .npy files (written to a temporary directory, deleted at the end),
 and the float16 -> float32 conversion itself: NumPy's cast (astype) against the exact
-integer conversion xent uses per block (xent_cli._kernel.f16_to_f32).
+integer conversion xent uses per block (xent_cli.engine.kernels.f16_to_f32).
 
     python bench/float16.py
 """
@@ -16,7 +16,7 @@ import numpy as np
 from _util import MIB, interleaved, labels, machine, scratch, verdict
 
 import xent_cli
-from xent_cli._kernel import f16_to_f32
+from xent_cli.engine.kernels import f16_to_f32
 
 
 def main() -> None:

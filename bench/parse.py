@@ -3,7 +3,7 @@
 Generates float32-valued logits as text in a temporary directory (deleted afterwards): a CSV
 with a header of class names and a ``label`` column, and a JSON ``{"logits": [[...]],
 "targets": [...]}``, at (200k, 100) and (1M, 10) by default (about 100-200 MB each). Each is
-parsed from memory (``parse_text`` / ``parse_json``, what ``load`` calls) three ways, in turns:
+parsed from memory (``read_text`` / ``read_json``, what ``load`` calls) three ways, in turns:
 
 - ``reference``: the cell-by-cell parser / ``json`` walked leaf by leaf (timed on the first
   tenth of the rows: it is slow; MB/s does not depend on the size);
@@ -14,7 +14,8 @@ and against the baselines ``np.loadtxt`` / ``json.loads`` + ``np.array`` on the 
 ``load()`` is the whole reader with the extra: reading the file, estimating the memory the
 parse needs (``_memory.text_need``/``json_need``), parsing.
 The import of each engine is timed in a fresh interpreter: it is paid once per command, which
-is why xent uses the extra only on inputs above ``FAST_MIN_BYTES``.
+is why xent uses the extra only on inputs above ``limits.text_fast_bytes`` (CSV) and
+``limits.json_fast_bytes`` (JSON).
 
     python bench/parse.py [--scale 0.25] [--repeat 3]
 """
@@ -33,10 +34,11 @@ from pathlib import Path
 import numpy as np
 from _util import interleaved, machine, scratch, verdict
 
-from xent_cli import _fastjson, _fasttext
-from xent_cli._jsonin import parse_json
-from xent_cli._text import parse_text
-from xent_cli.readers import load
+import xent_cli.io.json as json_reader
+from xent_cli.io.json_simd import simdjson_engine
+from xent_cli.io.sources import load, read_json, read_text
+from xent_cli.io.text_bulk import polars_engine
+from xent_cli.limits import current, override
 
 SHAPES = ((200_000, 100), (1_000_000, 10))
 BLOCK = 5000
@@ -63,15 +65,13 @@ def engines(available: bool) -> Iterator[None]:
 @contextmanager
 def reference() -> Iterator[None]:
     """The cell-by-cell / leaf-by-leaf readers, whatever the size."""
-    from xent_cli import _jsonin, _text
-
-    saved = _text.BULK_MIN_BYTES, _fastjson.FAST_MIN_BYTES, _jsonin._dense
-    _text.BULK_MIN_BYTES = _fastjson.FAST_MIN_BYTES = 1 << 62
-    _jsonin._dense = lambda value: None
+    saved = json_reader._dense
+    json_reader._dense = lambda value: None
     try:
-        yield
+        with override(text_bulk_bytes=1 << 62, json_fast_bytes=1 << 62):
+            yield
     finally:
-        _text.BULK_MIN_BYTES, _fastjson.FAST_MIN_BYTES, _jsonin._dense = saved
+        json_reader._dense = saved
 
 
 def write_files(folder: Path, rows: int, cols: int, seed: int = 0) -> dict[str, Path]:
@@ -123,7 +123,7 @@ def baseline(fmt: str, path: Path):
 
 def measure(paths: dict[str, Path], fmt: str, repeat: int, have_fast: bool) -> dict[str, float]:
     """MB/s of each contender on the file of format ``fmt``."""
-    parse = parse_text if fmt == "csv" else parse_json
+    parse = read_text if fmt == "csv" else read_json
     path, part = paths[fmt], paths[f"{fmt}-slice"]
     data, head = path.read_bytes(), part.read_bytes()
 
@@ -159,15 +159,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each (best kept)")
     args = parser.parse_args()
     print("machine:", machine())
-    have_fast = _fasttext.polars_engine() is not None and _fastjson.simdjson_engine() is not None
+    have_fast = polars_engine() is not None and simdjson_engine() is not None
     costs = {name: import_seconds(name) for name in ("polars", "simdjson")}
     shown = ", ".join(
         f"{k} {v:.3f} s" if v is not None else f"{k} absent" for k, v in costs.items()
     )
     print(f"engine import (beyond numpy, fresh interpreter): {shown}")
     print(
-        f"thresholds: polars from {_fasttext.FAST_MIN_BYTES / 1e6:.0f} MB of text, "
-        f"simdjson from {_fastjson.FAST_MIN_BYTES / 1e6:.1f} MB of JSON"
+        f"thresholds: polars from {current().text_fast_bytes / 1e6:.0f} MB of text, "
+        f"simdjson from {current().json_fast_bytes / 1e6:.1f} MB of JSON"
     )
     names = {"csv": "np.loadtxt", "json": "json+np.array"}
     print(
@@ -182,7 +182,7 @@ def main() -> None:
             for fmt in ("csv", "json"):
                 rate = measure(paths, fmt, args.repeat, have_fast)
                 fast = rate.get("fast", float("nan"))
-                if paths[fmt].stat().st_size >= _fasttext.FAST_MIN_BYTES:
+                if paths[fmt].stat().st_size >= current().text_fast_bytes:
                     worst[fmt] = min(worst[fmt], fast)
                 mb = paths[fmt].stat().st_size / 1e6
                 print(

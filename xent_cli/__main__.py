@@ -1,6 +1,6 @@
 """``python -m xent_cli``: the same as the ``xent`` command (with the same start-up guard)."""
 
-from ._entry import main
+from .cli import main
 
 if __name__ == "__main__":
     main(prog_name="xent")

@@ -1,7 +1,7 @@
 """A corpus of hostile inputs: each with the command that reads it, the exit code and a message.
 
 ``CASES`` is the corpus; :func:`build` writes a case's file. Binary files are built here rather
-than stored, so the corpus stays readable and reviewable. ``tests/test_hostile.py`` runs every
+than stored, so the corpus stays readable and reviewable. ``tests/cli/test_hostile.py`` runs every
 case; ``python -m tests.hostile DIR`` (from the repository root) writes the files out, to try
 them by hand.
 """

@@ -1,0 +1,1 @@
+"""The test suite: one folder per subpackage of ``xent_cli``, shared helpers in ``helpers``."""

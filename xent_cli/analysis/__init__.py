@@ -1,0 +1,32 @@
+"""What is computed beyond the loss itself, from its inputs and results.
+
+``explain`` lays out every step of the loss for the first samples, as data; ``insight``
+(with ``records`` and ``insight_pass``) measures metrics, a per-class breakdown, the worst
+samples and a histogram, in memory or inside the engine's loss pass; ``diagnostics`` words
+the warnings about inputs and results; ``mistakes`` catches the usual mistakes (a softmax
+applied twice, 1-based labels, a wrong class axis, an unignored 255). It may import
+:mod:`xent_cli.engine` and :mod:`xent_cli.core`, never :mod:`xent_cli.io` or what is above
+it; the choice between the in-memory and the blocked path is the caller's.
+"""
+
+from .diagnostics import (
+    PassChecks as PassChecks,
+    check_inputs as check_inputs,
+    non_finite_input as non_finite_input,
+    result as result,
+)
+from .explain import (
+    Explanation as Explanation,
+    explain_steps as explain_steps,
+    torch_call as torch_call,
+)
+from .insight import analyze as analyze
+from .insight_pass import InsightPass as InsightPass
+from .mistakes import (
+    FixedLoss as FixedLoss,
+    find_mistakes as find_mistakes,
+)
+from .records import (
+    Insight as Insight,
+    Metrics as Metrics,
+)

@@ -1,0 +1,381 @@
+"""The public functions, and the one place that chooses how they run.
+
+Each public function takes arrays and torch's keywords, checks the options once (a frozen
+:class:`~xent_cli.spec.LossSpec`) and the targets once (:func:`prepare`), then runs the
+in-memory reference (:mod:`xent_cli.core`) or, for an input larger than
+``limits.blocked_bytes``, the bounded-memory engine (:mod:`xent_cli.engine`): the same numbers
+either way. The ``run_*`` functions and the checks below are what the command line calls
+with a :class:`LossCall` it has built from its files; they make the same choice, here and
+nowhere else, and hand what is asked beyond the loss to :mod:`xent_cli.analysis`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from . import core, engine
+from .analysis import (
+    Explanation,
+    FixedLoss,
+    Insight,
+    InsightPass,
+    PassChecks,
+    analyze,
+    check_inputs,
+    explain_steps,
+    find_mistakes,
+    non_finite_input,
+)
+from .core import (
+    Loss,
+    LossResult,
+    Targets,
+    as_numeric,
+    encode_targets as encode_targets,  # public, through xent_cli
+    prepare_targets,
+)
+from .engine import Progress, Scan, empty_like
+from .io import result_file
+from .limits import current
+from .spec import InsightSpec, LossSpec
+
+if TYPE_CHECKING:
+    from typing import TypedDict
+
+    from typing_extensions import Unpack
+
+    class LossOptions(TypedDict, total=False):
+        """The keywords of ``torch.nn.functional.cross_entropy`` (see :func:`cross_entropy`)."""
+
+        weight: npt.ArrayLike | None
+        ignore_index: int
+        reduction: str
+        label_smoothing: float
+        class_axis: int
+        input_kind: str
+        sample_weight: npt.ArrayLike | None
+        targets_kind: str
+        dtype: str | None
+        threads: int | None
+
+
+@dataclass(frozen=True)
+class LossCall:
+    """One loss call, checked: the input as given (a memory map stays one), its targets
+    (with the weights), the options, and the threads of a blocked run (``None``: every core)."""
+
+    x: np.ndarray
+    targets: Targets
+    spec: LossSpec
+    threads: int | None = None
+
+
+def blocked(x: np.ndarray) -> bool:
+    """Whether ``x`` goes to the engine: an array larger than ``blocked_bytes``. By size only,
+    so a small file gives the same bits whether it was memory-mapped (.npy) or parsed."""
+    return x.nbytes > current().blocked_bytes
+
+
+_NOT_SPEC = ("weight", "sample_weight", "threads")  # the arrays, and how to run
+
+
+def prepare(
+    input: npt.ArrayLike, target: npt.ArrayLike, **options: Unpack[LossOptions]
+) -> LossCall:
+    """The checked call of :func:`cross_entropy`'s arguments (an unknown keyword is a
+    ``TypeError``, a bad value a :class:`~xent_cli.errors.UsageError`)."""
+    known = {f.name for f in fields(LossSpec)}
+    unknown = sorted(set(options) - known - set(_NOT_SPEC))
+    if unknown:
+        raise TypeError(f"got an unexpected keyword argument {unknown[0]!r}")
+    given: dict[str, object] = dict(options)
+    spec = LossSpec(**{k: v for k, v in given.items() if k in known})  # type: ignore[arg-type]
+    x = as_numeric(input)
+    t = prepare_targets(
+        x.shape,
+        target,
+        spec,
+        weight=options.get("weight"),
+        sample_weight=options.get("sample_weight"),
+        empty=empty_like,
+    )
+    return LossCall(x, t, spec, options.get("threads"))
+
+
+def run_loss(
+    call: LossCall,
+    *,
+    insight: InsightSpec | None = None,
+    class_names: tuple[str, ...] | None = None,
+    progress: Progress | None = None,
+    scan: Scan | None = None,
+) -> tuple[LossResult, Insight | None]:
+    """The loss of ``call``, and the ``insight`` pieces asked for (in the same pass over a big
+    input). ``progress`` and ``scan`` (:attr:`PassChecks.scan`) go to a blocked pass."""
+    x, t, spec, threads = call.x, call.targets, call.spec, call.threads
+    if not blocked(x):
+        res = core.evaluate(x, t, spec)
+        if insight is None:
+            return res, None
+        found = analyze(
+            x, t, spec, insight, class_names=class_names, per_sample=res.per_sample, threads=threads
+        )
+        return res, found
+    watch = None if insight is None else InsightPass(x, t, spec, insight, class_names)
+    res = engine.evaluate(
+        x,
+        t,
+        spec,
+        threads=threads,
+        progress=progress,
+        scan=scan,
+        observe=None if watch is None else watch.observe,
+    )
+    return res, None if watch is None else watch.result(res)
+
+
+def run_grad(
+    call: LossCall,
+    *,
+    out: np.ndarray | None = None,
+    progress: Progress | None = None,
+    scan: Scan | None = None,
+) -> np.ndarray:
+    """d loss / d input of ``call`` (float64), into ``out`` when given (a memory map)."""
+    if out is None and not blocked(call.x):
+        return core.grad(call.x, call.targets, call.spec)
+    return engine.grad(
+        call.x,
+        call.targets,
+        call.spec,
+        out=out,
+        threads=call.threads,
+        progress=progress,
+        scan=scan,
+    )
+
+
+def run_softmax(
+    x: np.ndarray,
+    axis: int = -1,
+    *,
+    log: bool = False,
+    dtype: str | None = None,
+    threads: int | None = None,
+    out: np.ndarray | None = None,
+    progress: Progress | None = None,
+    scan: Scan | None = None,
+) -> np.ndarray:
+    """Softmax (``log``: log-softmax) of ``x`` along ``axis``, into ``out`` when given."""
+    if out is None and not blocked(x):
+        return (core.log_softmax if log else core.softmax)(x, axis, dtype=dtype)
+    return engine.softmax(
+        x, axis, log=log, dtype=dtype, out=out, threads=threads, progress=progress, scan=scan
+    )
+
+
+def run_explain(
+    call: LossCall, *, rows: int | None = 10, grad: bool = False, scan: Scan | None = None
+) -> Explanation:
+    """Every step of the loss of ``call`` for its first ``rows`` samples (:func:`explain`)."""
+    result, _ = run_loss(call, scan=scan)
+    return explain_steps(call.x, call.targets, call.spec, result, rows=rows, grad=grad)
+
+
+def _fixed_loss(call: LossCall) -> FixedLoss:
+    """How the usual-mistake checks get the loss a fix would give (the same choice of path)."""
+
+    def loss(target: np.ndarray | None, spec: LossSpec) -> float:
+        t = call.targets
+        if target is not None:
+            t = prepare_targets(
+                call.x.shape,
+                target,
+                spec,
+                weight=t.weight,
+                sample_weight=t.sample_weight,
+                empty=empty_like,
+            )
+        return float(run_loss(LossCall(call.x, t, spec, call.threads))[0].loss)
+
+    return loss
+
+
+def loss_checks(call: LossCall, *, warn: bool = True) -> tuple[list[str], PassChecks | None]:
+    """The warnings about a loss call's inputs that are told before its pass (non-finite
+    logits, bad probabilities, the usual mistakes), and the checks a blocked pass makes of a
+    big input while it reads it (read once), whose :meth:`~PassChecks.messages` come after.
+    Nothing when ``warn`` is false (``--quiet``: no warning could be shown)."""
+    if not warn:
+        return [], None
+    x, t, spec = call.x, call.targets, call.spec
+    in_pass = blocked(x)
+    messages = check_inputs(x, t, spec, in_pass=in_pass)
+    messages += find_mistakes(x, t, spec, _fixed_loss(call))
+    return messages, PassChecks(x, t, spec) if in_pass else None
+
+
+def softmax_checks(
+    x: np.ndarray, axis: int, *, warn: bool = True
+) -> tuple[list[str], PassChecks | None]:
+    """:func:`loss_checks` for softmax's input: its non-finite values."""
+    if not warn:
+        return [], None
+    if blocked(x):
+        return [], PassChecks(x, None, LossSpec(class_axis=axis))
+    return non_finite_input(x, class_axis=axis), None
+
+
+@contextmanager
+def result_buffer(
+    shape: tuple[int, ...], dtype: npt.DTypeLike, path: str | None = None
+) -> Iterator[tuple[np.ndarray | None, bool]]:
+    """Where an array result of ``shape`` and ``dtype`` is computed, ``(buffer, written)``:
+    ``(None, False)`` for one that fits in memory (``blocked_bytes``: the core makes it);
+    for a bigger one, a memory map to compute it into block by block (:func:`result_file`:
+    ``-o FILE.npy`` itself, ``written``, or a temporary file), so memory stays bounded."""
+    if int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize <= current().blocked_bytes:
+        yield None, False
+        return
+    with result_file(shape, dtype, path) as placed:
+        yield placed
+
+
+# --- the public API: torch's functions and keywords ----------------------------------------
+
+
+def evaluate(
+    input: npt.ArrayLike, target: npt.ArrayLike, **options: Unpack[LossOptions]
+) -> LossResult:
+    """Cross-entropy with its parts: the reduced loss, per-sample losses, count and divisor.
+
+    Arguments are those of :func:`cross_entropy`.
+
+    >>> r = evaluate(np.arange(1.0, 13.0).reshape(3, 4), [1, 2, 3])
+    >>> round(r.loss, 4), r.per_sample.round(4).tolist(), r.count, r.weight_sum
+    (1.4402, [2.4402, 1.4402, 0.4402], 3, 3.0)
+    """
+    return run_loss(prepare(input, target, **options))[0]
+
+
+def cross_entropy(
+    input: npt.ArrayLike, target: npt.ArrayLike, **options: Unpack[LossOptions]
+) -> Loss:
+    r"""PyTorch's ``cross_entropy(input, target, ...)``, computed with NumPy.
+
+    For class-index targets :math:`y_n` with class weights :math:`w` and smoothing
+    :math:`\varepsilon`, each sample costs
+    :math:`l_n = (1-\varepsilon)\,w_{y_n}(-\log p_{n,y_n})
+    + \tfrac{\varepsilon}{C}\sum_c w_c(-\log p_{n,c})`
+    (0 when :math:`y_n` = ``ignore_index``); ``mean`` divides :math:`\sum_n l_n` by
+    :math:`\sum_{n\,\mathrm{valid}} w_{y_n}`. For probability targets :math:`q` (same shape as the
+    input), :math:`l_n = -\sum_c w_c q'_{n,c}\log p_{n,c}` with
+    :math:`q' = (1-\varepsilon)q + \varepsilon/C`, and ``mean`` divides by the number of samples.
+    ``sample_weight`` multiplies :math:`l_n` and its share of the divisor.
+
+    Parameters
+    ----------
+    input : array_like
+        Shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ..., dk)`` (class axis ``class_axis``).
+    target : array_like
+        Class indices (the input's shape without the class axis) or probabilities (its shape).
+    weight : array_like, optional
+        One weight per class.
+    ignore_index : int
+        Index targets equal to this are left out of the loss and of the mean's divisor.
+    reduction : {"mean", "sum", "none"}
+    label_smoothing : float in [0, 1]
+    class_axis : int
+        The class axis (negative counts from the end); 1-D input always uses axis 0.
+    input_kind : {"logits", "probs", "logprobs"}
+        What ``input`` holds: raw scores, probabilities, or log-probabilities (as NLLLoss).
+    sample_weight : array_like, optional
+        One weight per sample (the batch shape, or flat).
+    targets_kind : {"auto", "index", "prob"}
+        ``auto``: targets with the input's shape are probabilities, other shapes are indices.
+    dtype : {None, "auto", "float32", "float64"}
+        Precision of the row-wise math; sums are always float64.
+    threads : int, optional
+        Worker threads for blocked execution of large inputs (``None``: every core).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        A float for ``mean`` and ``sum``; the per-sample losses (batch shape) for ``none``.
+
+    Examples
+    --------
+    >>> logits = np.arange(1.0, 13.0).reshape(3, 4)
+    >>> round(cross_entropy(logits, [1, 2, 3]), 4)
+    1.4402
+    >>> round(cross_entropy(logits, [1, 2, 3], reduction="sum"), 4)
+    4.3206
+    """
+    return evaluate(input, target, **options).loss
+
+
+def cross_entropy_grad(
+    input: npt.ArrayLike, target: npt.ArrayLike, **options: Unpack[LossOptions]
+) -> np.ndarray:
+    r"""d loss / d input, the gradient torch's autograd gives (float64, the input's shape).
+
+    With :math:`A_{n,c}` the effective target (``w_c q'_{n,c}``; for index targets
+    :math:`(1-\varepsilon) w_{y_n} [c = y_n] + \tfrac{\varepsilon}{C} w_c`) and :math:`s` the
+    reduction's scale (``1/divisor`` for mean, 1 for sum and for none, which is the gradient
+    of the sum), the gradient for logits is :math:`s\,(p_{n,c}\sum_k A_{n,k} - A_{n,c})`;
+    for log-probabilities it is :math:`-s A`, for probabilities :math:`-s A / p`.
+    Arguments are those of :func:`cross_entropy`.
+
+    >>> g = cross_entropy_grad(np.arange(1.0, 13.0).reshape(3, 4), [1, 2, 3], reduction="sum")
+    >>> g[0].round(4)
+    array([ 0.0321, -0.9129,  0.2369,  0.6439])
+    """
+    return run_grad(prepare(input, target, **options))
+
+
+def softmax(x: npt.ArrayLike, axis: int = -1, *, dtype: str | None = None) -> np.ndarray:
+    r"""Softmax :math:`e^{z_c - \max z} / \sum_k e^{z_k - \max z}` along ``axis``.
+
+    ``dtype`` is the compute precision (see :func:`xent_cli.core.compute_dtype`).
+
+    >>> softmax([1.0, 1.0, 2.0, 2.0]).round(4)
+    array([0.1345, 0.1345, 0.3655, 0.3655])
+    """
+    return run_softmax(as_numeric(x), axis, dtype=dtype)
+
+
+def log_softmax(x: npt.ArrayLike, axis: int = -1, *, dtype: str | None = None) -> np.ndarray:
+    r"""Stable log-softmax: :math:`z - \max z - \log\sum_c e^{z_c - \max z}` along ``axis``.
+
+    A row holding ``+inf`` or ``nan``, or only ``-inf``, gives ``nan`` as torch does.
+
+    >>> log_softmax([0.0, 1.0, 2.0, 3.0]).round(4)
+    array([-3.4402, -2.4402, -1.4402, -0.4402])
+    """
+    return run_softmax(as_numeric(x), axis, log=True, dtype=dtype)
+
+
+def explain(
+    input: npt.ArrayLike,
+    target: npt.ArrayLike,
+    *,
+    rows: int | None = 10,
+    grad: bool = False,
+    **options: Unpack[LossOptions],
+) -> Explanation:
+    """Compute the loss and return every intermediate step (arguments of ``cross_entropy``).
+
+    ``rows`` limits the samples whose steps are kept (``None``: all); ``grad`` adds the
+    gradient rows. Only those rows are read of a big input, after the loss pass.
+
+    >>> e = explain(np.arange(1.0, 13.0).reshape(3, 4), [1, 2, 3])
+    >>> e.softmax[0].round(4).tolist(), e.loss.round(4).tolist(), round(e.result.loss, 4)
+    ([0.0321, 0.0871, 0.2369, 0.6439], [2.4402, 1.4402, 0.4402], 1.4402)
+    """
+    return run_explain(prepare(input, target, **options), rows=rows, grad=grad)

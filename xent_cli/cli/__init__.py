@@ -1,0 +1,57 @@
+"""The command line: the only package that imports Click, reads argv and the environment,
+and knows exit codes.
+
+``app`` is the ``xent`` group; ``commands`` its four commands, which read (:mod:`xent_cli.io`),
+compute (:mod:`xent_cli.api`) and render (:mod:`xent_cli.render`); ``options`` the shared
+options and the typed bundles made of them; ``env`` the streams and terminal, read once;
+``emit`` routes results to stdout, ``-o``, ``--export`` and stderr; ``progress`` the bar;
+``exits`` maps errors to exit codes (the one translation point); ``process`` guards stdout and
+termination. It may import every other layer.
+
+This module is the ``xent`` console script and ``python -m xent_cli``: a guard around
+start-up. Most of xent's start-up is importing the command line (Click, NumPy), and the
+handlers of :class:`~xent_cli.cli.exits.XentGroup` that turn Ctrl-C into exit 130 exist only
+afterwards: a Ctrl-C during those imports would print a Python traceback. So :func:`main`
+does the imports itself, with Ctrl-C set to end the process at once, quietly, with 130. This
+module imports only what xent loads anyway (``signal``), and ``import xent_cli`` is lazy, so
+the guard is in place a few milliseconds after Python starts.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from types import FrameType
+
+__all__ = ["main"]
+
+
+def _quit(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C while importing: nothing has started, so leave now (no exception that an
+    import could swallow or report, no flush, nothing a second Ctrl-C could interrupt)."""
+    os._exit(128 + signum)
+
+
+def main(prog_name: str | None = None) -> None:
+    """Import the command line, then run it (it ends with ``sys.exit`` and its exit code).
+
+    Interrupted during the imports, xent exits 130 (128 + SIGINT), as for a Ctrl-C later on,
+    and prints nothing; a closed output pipe exits 141, as later on. A Ctrl-C that the parent
+    process set to be ignored stays ignored.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _quit)
+    try:
+        from .app import cli  # start-up: imported under the guard
+    except KeyboardInterrupt:  # only if the handler above could not be set
+        os._exit(130)
+    except BrokenPipeError:
+        os._exit(141)
+    if previous is signal.default_int_handler:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        cli(prog_name=prog_name)
+    except KeyboardInterrupt:  # in the moment before Click's own handling, or just after it
+        sys.exit(130)

@@ -1,0 +1,217 @@
+"""The four commands. Each reads (:mod:`xent_cli.io`), computes (:mod:`xent_cli.api`) and
+renders (:mod:`xent_cli.render`); :mod:`.emit` routes the results to stdout, ``-o`` files,
+``--export`` and stderr. The options arrive as Click's keywords and become typed bundles
+(:func:`.options.parse`) on the first line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import numpy as np
+
+from .. import api
+from ..analysis import PassChecks, result
+from ..core import ProbTargets, compute_dtype, normalize_class_axis
+from ..engine import Scan
+from ..errors import UsageError
+from ..io import Inputs, class_axis_of, gather, read_logits
+from ..render import Shown, explain_output, loss_output
+from . import emit
+from .env import Env
+from .exits import XentCommand
+from .options import (
+    Options,
+    export_option,
+    input_options,
+    insight_options,
+    loss_options,
+    output_options,
+    parse,
+)
+from .progress import Progress, progress_bar
+
+
+def _scan(checks: PassChecks | None) -> Scan | None:
+    """The ``scan=`` of a blocked pass for ``checks`` (``None``: nothing to check)."""
+    return None if checks is None else checks.scan
+
+
+def _after_pass(o: Options, checks: PassChecks | None) -> None:
+    """The warnings (``--strict``: the error) from the checks made by a blocked pass."""
+    if checks is not None:
+        emit.report(checks.messages(), o.run)
+
+
+def _loss_call(
+    env: Env, o: Options, *, per_sample: bool = False
+) -> tuple[api.LossCall, Inputs, PassChecks | None]:
+    """Read the inputs of a loss command, check them, and say what is wrong with them.
+
+    An ``-o`` file is checked before the inputs are read, and once they are, that it can
+    hold the result: the logits' shape (``grad``), or without the class axis
+    (``per_sample``: ``compute --reduction none``). The warnings that can be told before the
+    loss pass are given here (``--strict``: the error, before any work); the checks a
+    blocked pass makes of big logits while it reads them come back, for :func:`_after_pass`.
+    """
+    src = o.sources
+    emit.check_outputs(
+        o, src.logits, src.targets, src.weight, src.sample_weight, src.classes, src.labels
+    )
+    data = gather(
+        src.logits,
+        src.targets,
+        spec=o.loss,
+        labels=src.labels,
+        classes=src.classes,
+        weight=src.weight,
+        sample_weight=src.sample_weight,
+        input_format=src.input_format,
+        stdin=env.stdin,
+    )
+    if o.out.output:  # before any work on the data
+        ndim = data.logits.ndim
+        emit.check_array_ndim(o.out.output, max(ndim - 1, 0) if per_sample else ndim)
+    targets = data.targets
+    assert targets is not None  # gather needs them
+    if o.ignore_given and isinstance(targets, ProbTargets):
+        raise UsageError(
+            "--ignore-index applies to class-index targets; these targets are probabilities "
+            f"(shape {targets.array.shape}, the logits' shape)"
+        )
+    call = api.LossCall(data.logits, targets, o.loss, o.run.threads)
+    before, checks = api.loss_checks(call, warn=o.run.warn)
+    emit.report(before, o.run)
+    return call, data, checks
+
+
+@click.command(cls=XentCommand)
+@click.argument("logits")
+@click.argument("targets", required=False)
+@loss_options
+@input_options
+@insight_options
+@output_options()
+@click.pass_obj
+def compute(env: Env, /, **kw: Any) -> None:
+    """The loss of LOGITS against TARGETS (class indices or probabilities)."""
+    o = parse(kw)
+    if o.out.output and o.loss.reduction != "none":
+        raise UsageError("-o writes arrays: use it with --reduction none (or softmax, grad)")
+    emit.check_export(o.out, o.sources)
+    call, data, checks = _loss_call(env, o, per_sample=True)
+    with progress_bar("xent compute", env) as progress:  # drawn for long runs on a terminal
+        res, extra = api.run_loss(
+            call,
+            insight=o.insight,
+            class_names=data.class_names,
+            progress=progress,
+            scan=_scan(checks),
+        )
+    _after_pass(o, checks)
+    emit.report(result(res), o.run)
+
+    def produce(fmt: str, with_loss: bool = True) -> Shown:
+        digits, truncate = o.out.digits, o.out.truncate
+        return loss_output(
+            res, fmt, digits=digits, truncate=truncate, insight=extra, with_loss=with_loss
+        )
+
+    emit.export(env, o, produce, "xent compute")
+    wrote = emit.write(o, res.loss)
+    if not wrote or extra is not None:
+        emit.show(env, o, lambda fmt: produce(fmt, with_loss=not wrote))
+
+
+@click.command(cls=XentCommand)
+@click.argument("logits")
+@click.argument("targets", required=False)
+@loss_options
+@input_options
+@output_options(rows=True, out=False)
+@click.option("--grad", "with_grad", is_flag=True, help="Add the gradient step, d loss / d logits.")
+@export_option
+@click.pass_obj
+def explain(env: Env, /, **kw: Any) -> None:
+    """Every step of the loss, as the source post does it by hand."""
+    o = parse(kw)
+    if o.out.fmt == "csv":
+        raise UsageError("explain prints steps: use --format table, plain or json")
+    emit.check_export(o.out, o.sources)
+    call, data, checks = _loss_call(env, o)
+    steps = api.run_explain(call, rows=o.rows, grad=o.grad, scan=_scan(checks))
+    _after_pass(o, checks)
+    emit.report(result(steps.result), o.run)
+
+    def produce(fmt: str) -> Shown:
+        return explain_output(
+            steps,
+            fmt,
+            class_names=data.class_names,
+            digits=o.out.digits,
+            truncate=o.out.truncate,
+        )
+
+    emit.export(env, o, produce, "xent explain")
+    emit.show(env, o, produce)
+
+
+@click.command(cls=XentCommand)
+@click.argument("logits")
+@click.argument("targets", required=False)
+@loss_options
+@input_options
+@output_options()
+@click.pass_obj
+def grad(env: Env, /, **kw: Any) -> None:
+    """d loss / d logits (same options as compute): the gradient torch's autograd gives."""
+    o = parse(kw)
+    call, data, checks = _loss_call(env, o)
+
+    def fill(out: np.ndarray | None, progress: Progress | None) -> np.ndarray:
+        return api.run_grad(call, out=out, progress=progress, scan=_scan(checks))
+
+    x = data.logits
+    axis = normalize_class_axis(x.ndim, o.loss.class_axis)
+    after = lambda: _after_pass(o, checks)  # noqa: E731 - a callback, named for its role
+    emit.emit_array(env, o, x.shape, np.float64, fill, "grad", axis, data.class_names, after)
+
+
+@click.command(cls=XentCommand)
+@click.argument("logits")
+@click.option("--log", "log", is_flag=True, help="log-softmax instead of softmax.")
+@input_options
+@output_options()
+@click.pass_obj
+def softmax(env: Env, /, **kw: Any) -> None:
+    """Softmax of LOGITS along the class axis (--log for log-softmax)."""
+    o = parse(kw)
+    emit.check_outputs(o, o.sources.logits)
+    loaded = read_logits(o.sources.logits, input_format=o.sources.input_format, stdin=env.stdin)
+    x = loaded.array
+    if o.out.output:  # the result has the logits' shape: can -o hold it? Before any work
+        emit.check_array_ndim(o.out.output, x.ndim)
+    axis = class_axis_of(x.ndim, o.loss.class_axis)
+    before, checks = api.softmax_checks(x, axis, warn=o.run.warn)
+    emit.report(before, o.run)
+
+    def fill(out: np.ndarray | None, progress: Progress | None) -> np.ndarray:
+        return api.run_softmax(
+            x,
+            axis,
+            log=o.log,
+            dtype=o.loss.dtype,
+            threads=o.run.threads,
+            out=out,
+            progress=progress,
+            scan=_scan(checks),
+        )
+
+    name = "log_softmax" if o.log else "softmax"
+    dtype = compute_dtype(x.dtype, o.loss.dtype)
+    after = lambda: _after_pass(o, checks)  # noqa: E731 - a callback, named for its role
+    emit.emit_array(env, o, x.shape, dtype, fill, name, axis, loaded.class_names, after)
+
+
+COMMANDS = (compute, explain, grad, softmax)

@@ -1,0 +1,161 @@
+"""How a command's results reach the user: stdout in the chosen format, ``-o`` files,
+``--export`` pictures and warnings on stderr. Like the commands, it may know Click and the
+terminal (through :class:`~xent_cli.cli.env.Env`), and holds no math.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import click
+import numpy as np
+import numpy.typing as npt
+
+from .. import api
+from ..errors import StrictError
+from ..io import check_array_output, check_fits, check_output_path, write_array, write_text
+from ..render import Shown, array_pieces, export_kind, export_text
+from .env import Env
+from .options import Options, Output, Run, Sources
+from .progress import Progress, progress_bar
+
+NULL_WARNING = "JSON has no NaN or Infinity: non-finite numbers are written as null"
+
+
+def report(messages: list[str], run: Run) -> None:
+    """Print warnings on stderr, or fail with the first one under ``--strict``."""
+    for msg in messages:
+        if run.strict:
+            raise StrictError(f"{msg} (--strict)")
+        if not run.quiet:
+            click.echo(f"Warning: {msg}", err=True)
+
+
+def resolve_format(fmt: str, as_json: bool, is_terminal: bool) -> str:
+    """``--json`` wins; ``auto`` is ``table`` on a terminal and ``plain`` when piped.
+
+    >>> resolve_format("auto", False, False), resolve_format("auto", False, True)
+    ('plain', 'table')
+    """
+    if as_json:
+        return "json"
+    if fmt == "auto":
+        return "table" if is_terminal else "plain"
+    return fmt
+
+
+def _print(env: Env, shown: Any, nl: bool = True) -> None:
+    """Text as it is, a Rich renderable drawn at the terminal's width (else ``COLUMNS``)."""
+    if isinstance(shown, str):
+        click.echo(shown, nl=nl)
+        return
+    from rich.console import Console  # start-up: only tables draw
+
+    width = None if env.stdout_tty else env.columns
+    Console(file=env.stdout, width=width, highlight=False).print(shown)
+
+
+def show(env: Env, o: Options, produce: Callable[[str], Shown]) -> None:
+    """Resolve the format, build the output with ``produce(fmt)`` and print it (stdout);
+    the warning about JSON ``null`` comes first."""
+    shown, had_non_finite = produce(resolve_format(o.out.fmt, o.out.as_json, env.stdout_tty))
+    if had_non_finite:
+        report([NULL_WARNING], o.run)
+    _print(env, shown)
+
+
+def write(o: Options, array: npt.ArrayLike) -> bool:
+    """Write ``array`` to ``-o FILE`` when given (nothing then goes to stdout). A ``.json``
+    file that got ``null`` for NaN or infinities gets the same warning (``--strict``: error,
+    the file left as it was) as JSON on stdout."""
+    if not o.out.output:
+        return False
+    write_array(o.out.output, array, on_null=lambda: report([NULL_WARNING], o.run))
+    return True
+
+
+def check_export(out: Output, sources: Sources) -> None:
+    """A bad ``--export`` name is a usage error, found before any work is done."""
+    if not out.export:
+        return
+    export_kind(out.export)
+    inputs = (sources.logits, sources.targets, sources.weight, sources.sample_weight)
+    check_output_path(out.export, inputs)
+
+
+def export(env: Env, o: Options, produce: Callable[[str], Shown], title: str) -> None:
+    """``--export FILE``: the table view, saved as SVG or HTML (stdout is unaffected)."""
+    path = o.out.export
+    if not path:
+        return
+    text = export_text(produce("table")[0], export_kind(path), width=env.columns, title=title)
+    write_text(path, text)
+
+
+def check_array_ndim(path: str, ndim: int) -> None:
+    """Check that ``-o FILE`` can hold an ``ndim``-D result (``.csv``/``.txt``: at most
+    2-D), once the input's shape is known and before any work: the writer's own error
+    (:func:`xent_cli.io.check_fits`), not a failure after the whole pass."""
+    check_fits(path, ndim)
+
+
+def emit_array(
+    env: Env,
+    o: Options,
+    shape: tuple[int, ...],
+    dtype: npt.DTypeLike,
+    fill: Callable[[np.ndarray | None, Progress | None], np.ndarray],
+    name: str,
+    axis: int,
+    class_names: Iterable[str] | None,
+    after: Callable[[], None],
+) -> None:
+    """Compute an array result with ``fill(out, progress)`` and write or print it: the one
+    path for every size.
+
+    The result is computed where :func:`xent_cli.api.result_buffer` puts it (in memory, or
+    block by block into a memory map: ``-o FILE.npy`` itself, or a temporary file), then
+    written to ``-o`` or printed a chunk at a time, so memory stays bounded. A result ``-o``
+    cannot hold (3-D into ``.csv``) fails before ``fill`` is called. ``after()`` runs once
+    the result is computed (the progress bar gone) and before any of it is printed or ``-o``
+    is written: the warnings found by the pass, or under ``--strict`` their error, which then
+    leaves an existing ``-o`` file as it was.
+    """
+    path = o.out.output
+    if path:  # a shape -o cannot hold: fail now, not after the pass
+        check_array_ndim(path, len(shape))
+    names = None if class_names is None else list(class_names)
+    with api.result_buffer(shape, dtype, path) as (buffer, written):
+        with progress_bar(f"xent {name}", env) as progress:
+            arr = fill(buffer, progress)
+        after()
+        if written or write(o, arr):
+            return
+        fmt = resolve_format(o.out.fmt, o.out.as_json, env.stdout_tty)
+        pieces: Iterable[Shown] = array_pieces(
+            arr,
+            name,
+            fmt,
+            axis=axis,
+            digits=o.out.digits,
+            truncate=o.out.truncate,
+            class_names=names,
+            preview=buffer is not None,
+        )
+        if buffer is None:  # held in memory: all of it first, so a warning about it comes first
+            pieces = list(pieces)
+            if any(bad for _, bad in pieces):
+                report([NULL_WARNING], o.run)
+        had_non_finite = False
+        for piece, bad in pieces:
+            had_non_finite |= bad
+            _print(env, piece, nl=False)
+        if had_non_finite and buffer is not None:
+            report([NULL_WARNING], o.run)
+
+
+def check_outputs(o: Options, *inputs: str | None) -> None:
+    """Check ``-o`` before any work (a known extension, an existing folder, not an input)."""
+    if o.out.output:
+        check_array_output(o.out.output, inputs)

@@ -1,0 +1,144 @@
+"""The one blocking scheme: an array cut into blocks of consecutive samples.
+
+An input of any rank is viewed, without a copy, as ``(P, C, S)``: the axes before the class
+axis, the classes, the axes after it; sample ``m`` of the core's ``(M, C)`` rows is
+``(m // S, :, m % S)``. A block is a run of consecutive samples, ``(p0:p1, :, s0:s1)``,
+taken as rows ``(R, C)`` or transposed ``(C, R)`` (the ``col`` layout, for few classes).
+The passes, the scans and the analyses' row blocks (:mod:`.rows`) all cut arrays this way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..limits import current
+from . import kernels as kern
+
+Block = tuple[int, int, int, int]  # samples (p0:p1, s0:s1) of the (P, C, S) view
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How an array is cut into blocks of samples."""
+
+    x3: np.ndarray  # (P, C, S) view of the input
+    col: bool  # blocks transposed to (C, R)
+    rows: int  # most samples in a block
+    blocks: tuple[Block, ...]  # (p0, p1, s0, s1)
+
+    @property
+    def n_classes(self) -> int:
+        """C, the classes of each sample."""
+        return int(self.x3.shape[1])
+
+    @property
+    def n_rows(self) -> int:
+        """M, the samples of the array."""
+        return int(self.x3.shape[0] * self.x3.shape[2])
+
+    def span(self, block: Block) -> tuple[int, int]:
+        """Samples ``m0:m1`` of a block."""
+        p0, p1, s0, s1 = block
+        s = self.x3.shape[2]
+        return (p0 * s + s0, p0 * s + s0 + (p1 - p0) * (s1 - s0))
+
+    def view(self, arr3: np.ndarray, block: Block) -> np.ndarray:
+        """A block of a ``(P, C, S)`` array, as 3-D ``(pp, ss, C)`` rows or ``(C, pp, ss)``."""
+        p0, p1, s0, s1 = block
+        part = arr3[p0:p1, :, s0:s1]
+        return part.transpose(1, 0, 2) if self.col else part.transpose(0, 2, 1)
+
+    def shape2(self, n: int) -> tuple[int, int]:
+        """The 2-D shape of a block of ``n`` samples in this plan's layout."""
+        return (self.n_classes, n) if self.col else (n, self.n_classes)
+
+
+def reshaped(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
+    """``a`` reshaped without a copy, or ``None`` when its strides do not allow it."""
+    try:
+        return np.reshape(a, shape, copy=False)  # type: ignore[call-overload,unused-ignore]
+    except ValueError:
+        return None
+    except TypeError:  # older NumPy: no copy=; setting the shape of a view never copies
+        view = a.view()
+        try:
+            view.shape = shape
+        except AttributeError:
+            return None
+        return view
+
+
+def view3(x: np.ndarray, axis: int) -> np.ndarray:
+    """``x`` as ``(P, C, S)`` without copying when its strides allow (a copy otherwise)."""
+    shape = (
+        int(np.prod(x.shape[:axis], dtype=np.int64)),
+        x.shape[axis],
+        int(np.prod(x.shape[axis + 1 :], dtype=np.int64)),
+    )
+    view = reshaped(x, shape)
+    if view is None:  # e.g. a Fortran-ordered array of 3+ axes: correct, but not bounded
+        return np.ascontiguousarray(x).reshape(shape)
+    return view
+
+
+def make_plan(
+    x: np.ndarray, axis: int, itemsize: int, block_rows: int | None = None, col: bool | None = None
+) -> Plan:
+    """Cut ``x`` (class axis ``axis``) into blocks of about ``block_bytes`` each (counted at
+    ``itemsize`` bytes a value), or of ``block_rows`` samples; ``col`` forces the layout
+    (``None``: transposed below ``col_classes`` classes)."""
+    x3 = view3(x, axis)
+    n_p, n_classes, n_s = x3.shape
+    limits = current()
+    if col is None:
+        col = n_classes < limits.col_classes
+    rows = block_rows or max(1, limits.block_bytes // max(1, n_classes * itemsize))
+    if n_s > 1 and not col and block_rows is None:
+        rows = max(rows, 16)  # strided reads: whole cache lines
+    blocks: list[Block] = []
+    if n_s <= rows:
+        step = max(1, rows // max(1, n_s))
+        blocks = [(p, min(p + step, n_p), 0, n_s) for p in range(0, n_p, step)]
+        rows = step * n_s
+    else:
+        for p in range(n_p):
+            blocks += [(p, p + 1, s, min(s + rows, n_s)) for s in range(0, n_s, rows)]
+    return Plan(x3, bool(col), max(1, min(rows, n_p * n_s)), tuple(blocks))
+
+
+def chunk(plan: Plan, w: kern.Work, block: Block, ct: np.dtype) -> np.ndarray:
+    """The input of a block in the compute precision and the plan's 2-D layout.
+
+    When the block is already in the compute precision and is a 2-D view with contiguous
+    inner rows (a row block of a C-ordered array, say) it is used in place, without a copy;
+    otherwise it is loaded (converted, transposed) into the work buffer ``w.a``.
+    """
+    m0, m1 = plan.span(block)
+    n = m1 - m0
+    src = plan.view(plan.x3, block)
+    shape2 = plan.shape2(n)
+    if src.dtype == ct:
+        direct = reshaped(src, shape2)
+        if direct is not None and (direct.strides[-1] == ct.itemsize or direct.shape[-1] == 1):
+            return direct
+    dst = w.a[: n * plan.n_classes].reshape(src.shape)
+    kern.load(src, dst)
+    return dst.reshape(shape2)
+
+
+def input_rows(plan: Plan, block: Block) -> np.ndarray | None:
+    """A block's samples as ``(n, C)`` rows of the input itself (a view, never a copy), or
+    None when they are not laid out that way (samples along trailing axes: K-dim input)."""
+    if plan.x3.shape[2] != 1:
+        return None
+    p0, p1, _, _ = block
+    return plan.x3[p0:p1, :, 0]
+
+
+def out_block(plan: Plan, out3: np.ndarray, block: Block) -> tuple[np.ndarray, np.ndarray | None]:
+    """The output's view of a block (3-D), and the same as a 2-D view when one exists."""
+    m0, m1 = plan.span(block)
+    dst = plan.view(out3, block)
+    return dst, reshaped(dst, plan.shape2(m1 - m0))

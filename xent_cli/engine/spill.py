@@ -1,0 +1,90 @@
+"""Per-sample vectors that leave RAM when they are big: memory-mapped temporary files.
+
+The blocked passes keep the logits on disk, but a few vectors hold one value per sample
+(the losses, the targets as int64, which samples count). Below 64 classes those are not
+small: at C = 10 the float64 losses are 0.8x the size of the float32 logits. When the data
+they come from is itself on disk (a memory-mapped ``.npy``: :func:`on_disk`) and they pass
+``spill_bytes``, :func:`empty` makes them in a nameless temporary file in
+:func:`~xent_cli.system.temp_directory` and maps it, so anonymous memory stays bounded
+whatever the number of samples: the pages are file-backed, and the kernel can write them out
+and drop them under memory pressure. The disk space is checked and reserved first (a full
+disk is one error line, never a SIGBUS); the file has no name from the start, so nothing is
+left behind, even after ``kill -9``. Arrays held in memory keep their per-sample vectors in
+memory too (smaller than they are): a library call on them never touches the disk.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import InputError, human_size, os_reason
+from ..limits import current
+from ..system import free_bytes, reserve_space, temp_directory
+
+_ADVICE = "set TMPDIR to a directory with room"
+
+
+def on_disk(array: object) -> bool:
+    """Whether ``array`` is (a view of) a memory map, data the user keeps on disk; for a
+    tuple, whether any of its arrays is.
+
+    >>> on_disk(np.zeros(3)), on_disk((np.zeros(3), None))
+    (False, False)
+    """
+    if isinstance(array, tuple):
+        return any(on_disk(item) for item in array)
+    base = array
+    while base is not None:
+        if isinstance(base, (np.memmap, mmap.mmap)):
+            return True
+        base = base.obj if isinstance(base, memoryview) else getattr(base, "base", None)
+    return False
+
+
+def empty(
+    n: int, dtype: npt.DTypeLike, what: str = "per-sample values", *, spill: bool = True
+) -> np.ndarray:
+    """An uninitialised vector of ``n`` values: ``np.empty``, or with ``spill`` (callers
+    pass :func:`on_disk` of the data it is made from) and past ``spill_bytes`` a
+    ``np.memmap`` of a nameless temporary file in ``$TMPDIR``, its space reserved.
+
+    ``what`` names the vector in the error raised (:class:`InputError`) when the file
+    cannot be made or the disk is too full to hold it.
+
+    >>> empty(3, np.float64).shape
+    (3,)
+    """
+    dt = np.dtype(dtype)
+    size = int(n) * dt.itemsize
+    if size <= current().spill_bytes or not spill:
+        return np.empty(int(n), dt)
+    import tempfile  # 5 ms of start-up that small inputs never need
+
+    directory = temp_directory()
+    where = f"{what} ({human_size(size)}) go to a temporary file in {directory!r}"
+    try:
+        room = free_bytes(directory)
+        if room is not None and room < size:
+            raise InputError(f"{where}, which has only {human_size(room)} free; {_ADVICE}")
+        with tempfile.TemporaryFile(prefix="xent-spill-", dir=directory) as fp:
+            if not reserve_space(fp.fileno(), size):
+                os.ftruncate(fp.fileno(), size)  # pragma: no cover - no fallocate there
+            return np.memmap(fp, dtype=dt, mode="r+", shape=(int(n),))
+    except OSError as err:
+        reason = os_reason(err)
+        reason = reason[:1].lower() + reason[1:]
+        raise InputError(f"{where}, which cannot be made there: {reason}; {_ADVICE}") from None
+
+
+def empty_like(n: int, dtype: npt.DTypeLike, what: str, like: object) -> np.ndarray:
+    """:func:`empty`, on disk when ``like`` (the data it is made from: an array or a tuple
+    of them) is: the :class:`~xent_cli.core.Empty` for data that may be memory-mapped.
+
+    >>> type(empty_like(3, np.int64, "labels", np.zeros(3))).__name__
+    'ndarray'
+    """
+    return empty(n, dtype, what, spill=on_disk(like))

@@ -1,0 +1,21 @@
+"""Results as text and Rich renderables: what a command shows, never where it goes.
+
+``numbers`` writes numbers (rounded, truncated, full precision) and bars; ``plain`` arrays
+as plain, CSV and JSON text; ``tables`` the loss and arrays as Rich tables; ``insight`` the
+metrics, per-class, worst-samples and histogram pieces; ``explain`` every step of the loss;
+``outputs`` picks the view for each ``--format``; ``export`` turns a view into an SVG picture
+or an HTML page. No files, no stdout, no Click: :mod:`xent_cli.cli` prints and writes. Rich is
+imported only where a table is drawn. It may import everything below it (the API, the
+analyses, the core), never :mod:`xent_cli.cli`.
+"""
+
+from .export import (
+    export_kind as export_kind,
+    export_text as export_text,
+)
+from .outputs import (
+    Shown as Shown,
+    array_pieces as array_pieces,
+    explain_output as explain_output,
+    loss_output as loss_output,
+)
