@@ -41,7 +41,7 @@ def _scan(checks: PassChecks | None) -> Scan | None:
 def _after_pass(o: Options, checks: PassChecks | None) -> None:
     """The warnings (``--strict``: the error) from the checks made by a blocked pass."""
     if checks is not None:
-        emit.report(checks.messages(), o.run)
+        emit.report(checks.messages(), o)
 
 
 def _loss_call(
@@ -55,7 +55,7 @@ def _loss_call(
     loss pass are given here (``--strict``: the error, before any work); the checks a
     blocked pass makes of big logits while it reads them come back, for :func:`_after_pass`.
     """
-    src = o.sources
+    src = o
     emit.check_outputs(
         o, src.logits, src.targets, src.weight, src.sample_weight, src.classes, src.labels
     )
@@ -70,19 +70,19 @@ def _loss_call(
         input_format=src.input_format,
         stdin=env.stdin,
     )
-    if o.out.output:  # before any work on the data
+    if o.output:  # before any work on the data
         ndim = data.logits.ndim
-        emit.check_array_ndim(o.out.output, max(ndim - 1, 0) if per_sample else ndim)
+        emit.check_array_ndim(o.output, max(ndim - 1, 0) if per_sample else ndim)
     targets = data.targets
     assert targets is not None  # gather needs them
-    if o.ignore_given and isinstance(targets, ProbTargets):
+    if o.ignore_index is not None and isinstance(targets, ProbTargets):
         raise UsageError(
             "--ignore-index applies to class-index targets; these targets are probabilities "
             f"(shape {targets.array.shape}, the logits' shape)"
         )
-    call = api.LossCall(data.logits, targets, o.loss, o.run.threads)
-    before, checks = api.loss_checks(call, warn=o.run.warn)
-    emit.report(before, o.run)
+    call = api.LossCall(data.logits, targets, o.loss, o.threads)
+    before, checks = api.loss_checks(call, warn=o.warn)
+    emit.report(before, o)
     return call, data, checks
 
 
@@ -97,9 +97,9 @@ def _loss_call(
 def compute(env: Env, /, **kw: Any) -> None:
     """The loss of LOGITS against TARGETS (class indices or probabilities)."""
     o = parse(kw)
-    if o.out.output and o.loss.reduction != "none":
+    if o.output and o.loss.reduction != "none":
         raise UsageError("-o writes arrays: use it with --reduction none (or softmax, grad)")
-    emit.check_export(o.out, o.sources)
+    emit.check_export(o)
     call, data, checks = _loss_call(env, o, per_sample=True)
     with progress_bar("xent compute", env) as progress:  # drawn for long runs on a terminal
         res, extra = api.run_loss(
@@ -110,10 +110,10 @@ def compute(env: Env, /, **kw: Any) -> None:
             scan=_scan(checks),
         )
     _after_pass(o, checks)
-    emit.report(result(res), o.run)
+    emit.report(result(res), o)
 
     def produce(fmt: str, with_loss: bool = True) -> Shown:
-        digits, truncate = o.out.digits, o.out.truncate
+        digits, truncate = o.digits, o.truncate
         return loss_output(
             res, fmt, digits=digits, truncate=truncate, insight=extra, with_loss=with_loss
         )
@@ -136,21 +136,21 @@ def compute(env: Env, /, **kw: Any) -> None:
 def explain(env: Env, /, **kw: Any) -> None:
     """Every step of the loss, as the source post does it by hand."""
     o = parse(kw)
-    if o.out.fmt == "csv":
+    if o.fmt == "csv":
         raise UsageError("explain prints steps: use --format table, plain or json")
-    emit.check_export(o.out, o.sources)
+    emit.check_export(o)
     call, data, checks = _loss_call(env, o)
-    steps = api.run_explain(call, rows=o.rows, grad=o.grad, scan=_scan(checks))
+    steps = api.run_explain(call, rows=o.rows, grad=o.with_grad, scan=_scan(checks))
     _after_pass(o, checks)
-    emit.report(result(steps.result), o.run)
+    emit.report(result(steps.result), o)
 
     def produce(fmt: str) -> Shown:
         return explain_output(
             steps,
             fmt,
             class_names=data.class_names,
-            digits=o.out.digits,
-            truncate=o.out.truncate,
+            digits=o.digits,
+            truncate=o.truncate,
         )
 
     emit.export(env, o, produce, "xent explain")
@@ -187,14 +187,14 @@ def grad(env: Env, /, **kw: Any) -> None:
 def softmax(env: Env, /, **kw: Any) -> None:
     """Softmax of LOGITS along the class axis (--log for log-softmax)."""
     o = parse(kw)
-    emit.check_outputs(o, o.sources.logits)
-    loaded = read_logits(o.sources.logits, input_format=o.sources.input_format, stdin=env.stdin)
+    emit.check_outputs(o, o.logits)
+    loaded = read_logits(o.logits, input_format=o.input_format, stdin=env.stdin)
     x = loaded.array
-    if o.out.output:  # the result has the logits' shape: can -o hold it? Before any work
-        emit.check_array_ndim(o.out.output, x.ndim)
+    if o.output:  # the result has the logits' shape: can -o hold it? Before any work
+        emit.check_array_ndim(o.output, x.ndim)
     axis = class_axis_of(x.ndim, o.loss.class_axis)
-    before, checks = api.softmax_checks(x, axis, warn=o.run.warn)
-    emit.report(before, o.run)
+    before, checks = api.softmax_checks(x, axis, warn=o.warn)
+    emit.report(before, o)
 
     def fill(out: np.ndarray | None, progress: Progress | None) -> np.ndarray:
         return api.run_softmax(
@@ -202,7 +202,7 @@ def softmax(env: Env, /, **kw: Any) -> None:
             axis,
             log=o.log,
             dtype=o.loss.dtype,
-            threads=o.run.threads,
+            threads=o.threads,
             out=out,
             progress=progress,
             scan=_scan(checks),

@@ -17,18 +17,18 @@ from ..errors import StrictError
 from ..io import check_array_output, check_fits, check_output_path, write_array, write_text
 from ..render import Shown, array_pieces, export_kind, export_text
 from .env import Env
-from .options import Options, Output, Run, Sources
+from .options import Options
 from .progress import Progress, progress_bar
 
 NULL_WARNING = "JSON has no NaN or Infinity: non-finite numbers are written as null"
 
 
-def report(messages: list[str], run: Run) -> None:
+def report(messages: list[str], o: Options) -> None:
     """Print warnings on stderr, or fail with the first one under ``--strict``."""
     for msg in messages:
-        if run.strict:
+        if o.strict:
             raise StrictError(f"{msg} (--strict)")
-        if not run.quiet:
+        if not o.quiet:
             click.echo(f"Warning: {msg}", err=True)
 
 
@@ -59,9 +59,9 @@ def _print(env: Env, shown: Any, nl: bool = True) -> None:
 def show(env: Env, o: Options, produce: Callable[[str], Shown]) -> None:
     """Resolve the format, build the output with ``produce(fmt)`` and print it (stdout);
     the warning about JSON ``null`` comes first."""
-    shown, had_non_finite = produce(resolve_format(o.out.fmt, o.out.as_json, env.stdout_tty))
+    shown, had_non_finite = produce(resolve_format(o.fmt, o.as_json, env.stdout_tty))
     if had_non_finite:
-        report([NULL_WARNING], o.run)
+        report([NULL_WARNING], o)
     _print(env, shown)
 
 
@@ -69,24 +69,22 @@ def write(o: Options, array: npt.ArrayLike) -> bool:
     """Write ``array`` to ``-o FILE`` when given (nothing then goes to stdout). A ``.json``
     file that got ``null`` for NaN or infinities gets the same warning (``--strict``: error,
     the file left as it was) as JSON on stdout."""
-    if not o.out.output:
+    if not o.output:
         return False
-    write_array(o.out.output, array, on_null=lambda: report([NULL_WARNING], o.run))
+    write_array(o.output, array, on_null=lambda: report([NULL_WARNING], o))
     return True
 
 
-def check_export(out: Output, sources: Sources) -> None:
+def check_export(o: Options) -> None:
     """A bad ``--export`` name is a usage error, found before any work is done."""
-    if not out.export:
-        return
-    export_kind(out.export)
-    inputs = (sources.logits, sources.targets, sources.weight, sources.sample_weight)
-    check_output_path(out.export, inputs)
+    if o.export:
+        export_kind(o.export)
+        check_output_path(o.export, (o.logits, o.targets, o.weight, o.sample_weight))
 
 
 def export(env: Env, o: Options, produce: Callable[[str], Shown], title: str) -> None:
     """``--export FILE``: the table view, saved as SVG or HTML (stdout is unaffected)."""
-    path = o.out.export
+    path = o.export
     if not path:
         return
     text = export_text(produce("table")[0], export_kind(path), width=env.columns, title=title)
@@ -122,7 +120,7 @@ def emit_array(
     is written: the warnings found by the pass, or under ``--strict`` their error, which then
     leaves an existing ``-o`` file as it was.
     """
-    path = o.out.output
+    path = o.output
     if path:  # a shape -o cannot hold: fail now, not after the pass
         check_array_ndim(path, len(shape))
     names = None if class_names is None else list(class_names)
@@ -132,30 +130,30 @@ def emit_array(
         after()
         if written or write(o, arr):
             return
-        fmt = resolve_format(o.out.fmt, o.out.as_json, env.stdout_tty)
+        fmt = resolve_format(o.fmt, o.as_json, env.stdout_tty)
         pieces: Iterable[Shown] = array_pieces(
             arr,
             name,
             fmt,
             axis=axis,
-            digits=o.out.digits,
-            truncate=o.out.truncate,
+            digits=o.digits,
+            truncate=o.truncate,
             class_names=names,
             preview=buffer is not None,
         )
         if buffer is None:  # held in memory: all of it first, so a warning about it comes first
             pieces = list(pieces)
             if any(bad for _, bad in pieces):
-                report([NULL_WARNING], o.run)
+                report([NULL_WARNING], o)
         had_non_finite = False
         for piece, bad in pieces:
             had_non_finite |= bad
             _print(env, piece, nl=False)
         if had_non_finite and buffer is not None:
-            report([NULL_WARNING], o.run)
+            report([NULL_WARNING], o)
 
 
 def check_outputs(o: Options, *inputs: str | None) -> None:
     """Check ``-o`` before any work (a known extension, an existing folder, not an input)."""
-    if o.out.output:
-        check_array_output(o.out.output, inputs)
+    if o.output:
+        check_array_output(o.output, inputs)

@@ -49,13 +49,15 @@ class XentGroup(click.Group):
     command_class = XentCommand
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the command with its :class:`~xent_cli.cli.env.Env` as ``ctx.obj``. Ctrl-C
+        """Run the command with its :class:`~xent_cli.cli.env.Env` as ``ctx.obj`` (made here
+        unless a caller gave one). Ctrl-C
         exits 130 (SIGTERM 143, SIGHUP 129), after ``finally`` blocks have removed any
         temporary file; a closed output pipe exits 141 quietly; running out of memory is one
         line and exit 1; an internal error is one line and exit 70 (the traceback with
         XENT_DEBUG=1)."""
         buffered_stdout()
-        ctx.obj = env = Env()
+        env = ctx.obj if isinstance(ctx.obj, Env) else Env()  # tests may pass their own
+        ctx.obj = env
         try:
             with termination_cleans_up():
                 return super().invoke(ctx)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import click
@@ -188,101 +189,68 @@ insight_options = _stack(
 
 
 @dataclass(frozen=True)
-class Sources:
-    """What a command reads (:func:`xent_cli.io.gather`'s arguments)."""
+class Options:
+    """A command's options: Click's keywords, typed (with the defaults of the options a
+    command does not have). ``ignore_index`` is ``None`` when ``--ignore-index`` is not given
+    (the loss then uses -100)."""
 
     logits: str
-    targets: str | None
-    labels: str | None
-    classes: str | None
-    weight: str | None
-    sample_weight: str | None
     input_format: str
-
-
-@dataclass(frozen=True)
-class Run:
-    """How to run and what to do with warnings."""
-
+    class_axis: int
+    dtype: str | None
     threads: int | None
     strict: bool
     quiet: bool
+    fmt: str
+    as_json: bool
+    digits: int
+    truncate: bool
+    targets: str | None = None
+    labels: str | None = None
+    classes: str | None = None
+    weight: str | None = None
+    sample_weight: str | None = None
+    reduction: str = "mean"
+    ignore_index: int | None = None
+    label_smoothing: float = 0.0
+    targets_kind: str = "auto"
+    input_kind: str = "logits"
+    output: str | None = None
+    export: str | None = None
+    metrics: bool = False
+    topk: int = 5
+    per_class: bool = False
+    worst: int | None = None
+    hist: bool = False
+    rows: int = 10
+    with_grad: bool = False
+    log: bool = False
 
     @property
     def warn(self) -> bool:
         """Whether a warning could be shown (or, under ``--strict``, stop the command)."""
         return self.strict or not self.quiet
 
+    @cached_property
+    def loss(self) -> LossSpec:
+        """The loss asked for."""
+        return LossSpec(
+            reduction=self.reduction,
+            ignore_index=-100 if self.ignore_index is None else self.ignore_index,
+            label_smoothing=self.label_smoothing,
+            class_axis=self.class_axis,
+            input_kind=self.input_kind,
+            targets_kind=self.targets_kind,
+            dtype=self.dtype,
+        )
 
-@dataclass(frozen=True)
-class Output:
-    """Where results go and how they look."""
-
-    fmt: str
-    as_json: bool
-    digits: int
-    truncate: bool
-    output: str | None
-    export: str | None
-
-
-@dataclass(frozen=True)
-class Options:
-    """A command's options, typed: ``ignore_given`` says ``--ignore-index`` was given (the
-    loss then uses it, else -100); ``insight`` is ``None`` when no piece is asked for."""
-
-    sources: Sources
-    loss: LossSpec
-    ignore_given: bool
-    run: Run
-    out: Output
-    insight: InsightSpec | None
-    rows: int = 10
-    grad: bool = False
-    log: bool = False
+    @cached_property
+    def insight(self) -> InsightSpec | None:
+        """The insight pieces asked for, or ``None`` when no piece is."""
+        ask = InsightSpec(self.metrics, self.topk, self.per_class, self.worst or 0, self.hist)
+        return ask if ask.asked else None
 
 
 def parse(kw: dict[str, Any]) -> Options:
-    """Click's keywords (those of any command) as typed bundles."""
-    ignore = kw.get("ignore_index")
-    insight = InsightSpec(
-        metrics=kw.get("metrics", False),
-        topk=kw.get("topk", 5),
-        per_class=kw.get("per_class", False),
-        worst=kw.get("worst") or 0,
-        hist=kw.get("hist", False),
-    )
-    return Options(
-        sources=Sources(
-            kw["logits"],
-            kw.get("targets"),
-            kw.get("labels"),
-            kw.get("classes"),
-            kw.get("weight"),
-            kw.get("sample_weight"),
-            kw["input_format"],
-        ),
-        loss=LossSpec(
-            reduction=kw.get("reduction", "mean"),
-            ignore_index=-100 if ignore is None else ignore,
-            label_smoothing=kw.get("label_smoothing", 0.0),
-            class_axis=kw["class_axis"],
-            input_kind=kw.get("input_kind", "logits"),
-            targets_kind=kw.get("targets_kind", "auto"),
-            dtype=kw["dtype"],
-        ),
-        ignore_given=ignore is not None,
-        run=Run(kw["threads"], kw["strict"], kw["quiet"]),
-        out=Output(
-            kw["fmt"],
-            kw["as_json"],
-            kw["digits"],
-            kw["truncate"],
-            kw.get("output"),
-            kw.get("export"),
-        ),
-        insight=insight if insight.asked else None,
-        rows=kw.get("rows", 10),
-        grad=kw.get("with_grad", False),
-        log=kw.get("log", False),
-    )
+    """Click's keywords (those of any command) as typed options."""
+    return Options(**kw)
