@@ -21,8 +21,8 @@ from xent_cli.analysis import insight
 from xent_cli.analysis.insight import Accumulator
 from xent_cli.analysis.records import histogram
 from xent_cli.core.targets import prepare_targets
-from xent_cli.engine.in_order import InOrder
-from xent_cli.engine.rows import block_rows, iter_log_probs, iter_rows, row_plan
+from xent_cli.engine.plan import block_rows, iter_log_probs, iter_rows, row_plan
+from xent_cli.engine.runner import InOrder
 from xent_cli.spec import LossSpec
 
 ROOT = Path(__file__).resolve().parents[2]

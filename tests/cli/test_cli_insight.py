@@ -420,7 +420,7 @@ def test_big_input_insight_comes_from_the_loss_pass_itself(tmp_path, monkeypatch
     import xent_cli.api
     from xent_cli.analysis import insight, mistakes
     from xent_cli.engine import passes
-    from xent_cli.engine.rows import iter_log_probs, iter_rows
+    from xent_cli.engine.plan import iter_log_probs, iter_rows
 
     per = evaluate_blocked(x, y, reduction="none").per_sample
     want = analyze(x, y, per_sample=per, metrics=True, per_class=True, worst=3, hist=True)

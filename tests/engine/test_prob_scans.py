@@ -28,7 +28,7 @@ from tests.helpers import (
 from xent_cli import api, engine
 from xent_cli.analysis import diagnostics
 from xent_cli.cli.app import cli
-from xent_cli.engine import passes as engine_passes, rows as engine_rows, scans
+from xent_cli.engine import passes as engine_passes, plan as engine_plan, scans
 from xent_cli.engine.plan import view3
 from xent_cli.engine.scans import (
     NonFiniteScan,
@@ -332,7 +332,7 @@ def test_big_compute_reads_the_probabilities_once(tmp_path, monkeypatch) -> None
     monkeypatch.setattr(engine_passes, "chunk", counted)
     monkeypatch.setattr(engine_passes, "make_plan", planned)
     monkeypatch.setattr(scans, "make_plan", planned)  # the separate check's own plan
-    monkeypatch.setattr(engine_rows, "make_plan", planned)  # and the analyses' row blocks
+    monkeypatch.setattr(engine_plan, "make_plan", planned)  # and the analyses' row blocks
     no_separate_read(monkeypatch)
     stderr = []
     for threads in ("1", "3"):

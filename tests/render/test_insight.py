@@ -18,7 +18,6 @@ from xent_cli.io.writers import write_text
 from xent_cli.render.explain import explain_view
 from xent_cli.render.explain.common import View
 from xent_cli.render.explain.grad import target_weights
-from xent_cli.render.export import export_kind, export_text
 from xent_cli.render.insight import (
     HIST_WIDTH,
     csv_text,
@@ -31,6 +30,7 @@ from xent_cli.render.insight import (
     worst_table,
 )
 from xent_cli.render.numbers import bar
+from xent_cli.render.outputs import export_kind, export_text
 
 X = np.arange(1.0, 13.0).reshape(3, 4)  # the worked example
 Y = [1, 2, 3]

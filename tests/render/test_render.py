@@ -19,8 +19,7 @@ from rich.console import Console
 
 from xent_cli.api import evaluate, explain
 from xent_cli.render.explain import explain_view
-from xent_cli.render.numbers import compact, fmt, plain_scalar
-from xent_cli.render.plain import csv_array, json_dumps, plain_array
+from xent_cli.render.numbers import compact, csv_array, fmt, json_dumps, plain_array, plain_scalar
 from xent_cli.render.tables import array_table, loss_table
 
 LOGITS = np.arange(1.0, 13.0).reshape(3, 4)
@@ -506,7 +505,7 @@ def test_imports() -> None:
     code = (
         "import sys, xent_cli\n"
         "assert 'xent_cli.render' not in sys.modules and 'rich' not in sys.modules\n"
-        "import xent_cli.render.numbers, xent_cli.render.plain, xent_cli.render.tables\n"
+        "import xent_cli.render.numbers, xent_cli.render.tables\n"
         "import xent_cli.render.explain.common, xent_cli.render.explain.inputs\n"
         "import xent_cli.render.explain.loss, xent_cli.render.explain.grad\n"
         "import xent_cli.render.explain\n"
@@ -517,7 +516,7 @@ def test_imports() -> None:
 
 def test_render_module_loads_no_rich_for_plain_output() -> None:
     code = (
-        "import sys, xent_cli.render, xent_cli.render.numbers, xent_cli.render.plain\n"
+        "import sys, xent_cli.render, xent_cli.render.numbers\n"
         "import xent_cli.render.tables\n"
         "assert 'rich' not in sys.modules\n"
     )

@@ -13,6 +13,7 @@ float16 input is converted to float32 per block with an exact integer trick.
 ``progress(done_rows, total_rows)``, when given, is called from the calling thread as blocks
 finish; ``scan`` (:class:`.scans.Scan`) sees each block's input before the kernel works on
 it; ``block_rows`` overrides the number of samples per block (tests use tiny blocks).
+:func:`sample_rows` reads the samples ``explain`` shows of a big input, without the rest.
 
 >>> from xent_cli.core import prepare_targets
 >>> x = np.arange(1.0, 13.0).reshape(3, 4)
@@ -34,23 +35,76 @@ from ..core import (
     LossResult,
     ProbTargets,
     Targets,
+    as_numeric,
     compute_dtype,
     losses,
     mean_scale,
+    normalize_class_axis,
     reduce,
     row_log_probs,
 )
 from ..errors import UsageError
 from ..spec import LossSpec
 from . import kernels as kern
-from .blocks import block_rows_of, block_targets, safe_index
-from .plan import Block, Plan, chunk, input_rows, make_plan, out_block, view3
+from .plan import Block, Plan, chunk, input_rows, make_plan, out_block, reshaped, view3
 from .runner import Progress, per_thread, run
 from .scans import Scan, finite_hook
 from .spill import empty, on_disk
 
 _AxisError = getattr(np, "exceptions", np).AxisError  # NumPy < 1.25: np.AxisError
 Observe = Callable[[int, np.ndarray, Targets, np.ndarray], None]
+
+
+def sample_rows(
+    x: np.ndarray, class_axis: int, start: int, stop: int, dtype: str | None = None
+) -> np.ndarray:
+    """Samples ``start:stop`` of ``x`` as ``(n, C)`` rows in the compute precision, read
+    without touching the rest (what ``explain`` shows of a big input).
+
+    >>> sample_rows(np.arange(24.0).reshape(2, 3, 4), 1, 3, 5).tolist()
+    [[3.0, 7.0, 11.0], [12.0, 16.0, 20.0]]
+    """
+    arr = as_numeric(x)
+    axis = normalize_class_axis(arr.ndim, class_axis)
+    x3 = view3(arr, axis)
+    m = np.arange(max(0, start), min(stop, x3.shape[0] * x3.shape[2]))
+    rows = x3[m // x3.shape[2], :, m % x3.shape[2]]
+    return rows.astype(compute_dtype(arr.dtype, dtype))
+
+
+def block_targets(t: Targets, prob3: np.ndarray | None, plan: Plan, block: Block) -> Targets:
+    """The targets of the samples of one block, as targets of ``(n, C)`` rows
+    (``prob3``: probability targets as the ``(P, C, S)`` view the plan reads)."""
+    m0, m1 = plan.span(block)
+    n, c = m1 - m0, plan.n_classes
+    sw = None if t.sample_weight is None else t.sample_weight[m0:m1]
+    if isinstance(t, IndexTargets):
+        return IndexTargets((n, c), 1, t.weight, sw, index=t.index[m0:m1], valid=t.valid[m0:m1])
+    assert prob3 is not None
+    p0, p1, s0, s1 = block
+    prob = np.reshape(prob3[p0:p1, :, s0:s1].transpose(0, 2, 1), (n, c))
+    return ProbTargets((n, c), 1, t.weight, sw, array=prob)
+
+
+def safe_index(t: IndexTargets, m0: int, m1: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Class indices of samples ``m0:m1`` safe to gather with (0 where ignored), and the
+    ignored samples' mask (``None`` when none is ignored)."""
+    y, valid = t.index[m0:m1], t.valid[m0:m1]
+    if valid.all():
+        return y, None
+    ignored = ~valid
+    return np.where(ignored, 0, y), ignored
+
+
+def block_rows_of(plan: Plan, block: Block, xs: np.ndarray) -> np.ndarray:
+    """A block's ``(n, C)`` rows in the compute precision, laid out as the core's: ``xs`` in
+    the rows layout, else the input's own rows (no copy) or a transposed copy of ``xs``."""
+    if not plan.col:
+        return xs
+    p0, p1, s0, s1 = block
+    src = reshaped(plan.x3[p0:p1, :, s0:s1].transpose(0, 2, 1), (xs.shape[1], xs.shape[0]))
+    ok = src is not None and src.dtype == xs.dtype and src.flags.c_contiguous
+    return src if ok and src is not None else np.ascontiguousarray(xs.T)
 
 
 def _load(plan: Plan, w: kern.Work, block: Block, ct: np.dtype, scan: Scan | None) -> np.ndarray:

@@ -9,13 +9,11 @@ imported only where a table is drawn. It may import everything below it (the API
 analyses, the core), never :mod:`xent_cli.cli`.
 """
 
-from .export import (
-    export_kind as export_kind,
-    export_text as export_text,
-)
 from .outputs import (
     Shown as Shown,
     array_pieces as array_pieces,
     explain_output as explain_output,
+    export_kind as export_kind,
+    export_text as export_text,
     loss_output as loss_output,
 )

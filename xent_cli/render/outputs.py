@@ -2,11 +2,15 @@
 
 Nothing here prints: each function returns (or yields, for an array of any size) a string or
 a Rich renderable, with a flag that says whether non-finite numbers were mapped to JSON
-``null``. Rich is imported only when a table is asked for.
+``null``; ``--export`` makes the table view an SVG picture or an HTML page, as text, which
+the caller writes with the one atomic writer (:func:`xent_cli.io.write_text`). Rich is
+imported only when a table is asked for.
 """
 
 from __future__ import annotations
 
+import io
+import os
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -14,8 +18,10 @@ import numpy as np
 
 from ..analysis import Explanation, Insight, torch_call
 from ..core import LossResult
+from ..errors import UsageError
+from ..spec import EXPORT_EXTENSIONS
 from .insight import csv_text, plain_text, tables
-from .plain import csv_array, json_dumps, plain_array
+from .numbers import csv_array, json_dumps, plain_array
 from .tables import array_table, loss_table
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
@@ -173,3 +179,38 @@ def explain_output(
     from .explain import explain_view  # start-up: only explain's tables need it
 
     return explain_view(e, digits=digits, truncate=truncate, class_names=class_names), False
+
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from rich.console import RenderableType
+
+
+def export_kind(path: str) -> str:
+    """``svg`` or ``html`` by the file's extension; anything else is a :class:`UsageError`.
+
+    >>> export_kind("out/loss.SVG"), export_kind("page.html")
+    ('svg', 'html')
+    """
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in EXPORT_EXTENSIONS:
+        raise UsageError(f"--export {path}: expected a .svg or .html file name")
+    return ext[1:]
+
+
+def export_text(
+    renderable: RenderableType, kind: str, *, width: int = 100, title: str = "xent"
+) -> str:
+    """``renderable`` as Rich draws it at ``width`` columns, as an SVG picture (``kind``
+    ``svg``, titled ``title``) or an HTML page (``html``)."""
+    from rich.console import Console  # start-up: only an export draws
+
+    console = Console(
+        record=True,
+        file=io.StringIO(),
+        width=width,
+        force_terminal=True,
+        color_system="truecolor",
+        highlight=False,
+    )
+    console.print(renderable)
+    return console.export_svg(title=title) if kind == "svg" else console.export_html()
