@@ -1,19 +1,17 @@
 """The public functions, and the one place that chooses how they run.
 
-Each public function takes arrays and torch's keywords, checks the options once (a frozen
-:class:`~xent_cli.spec.LossSpec`) and the targets once (:func:`prepare`), then runs the
-in-memory reference (:mod:`xent_cli.core`) or, for an input larger than
-``limits.blocked_bytes``, the bounded-memory engine (:mod:`xent_cli.engine`): the same numbers
-either way. The ``run_*`` functions and the checks below are what the command line calls
-with a :class:`LossCall` it has built from its files; they make the same choice, here and
-nowhere else, and hand what is asked beyond the loss to :mod:`xent_cli.analysis`.
+Each public function checks torch's keywords once (:func:`prepare`: a frozen
+:class:`~xent_cli.spec.LossSpec` and the targets), then runs the in-memory reference
+(:mod:`xent_cli.core`) or, for an input larger than ``limits.blocked_bytes``, the engine
+(:mod:`xent_cli.engine`): the same numbers either way. The command line calls the ``run_*``
+functions and checks below with a :class:`LossCall`: the same choice, made here only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -75,6 +73,11 @@ class LossCall:
     spec: LossSpec
     threads: int | None = None
 
+    @property
+    def args(self) -> tuple[np.ndarray, Targets, LossSpec]:
+        """``(x, targets, spec)``, the arguments of the core's and the engine's functions."""
+        return self.x, self.targets, self.spec
+
 
 def blocked(x: np.ndarray) -> bool:
     """Whether ``x`` goes to the engine: an array larger than ``blocked_bytes``. By size only,
@@ -90,21 +93,10 @@ def prepare(
 ) -> LossCall:
     """The checked call of :func:`cross_entropy`'s arguments (an unknown keyword is a
     ``TypeError``, a bad value a :class:`~xent_cli.errors.UsageError`)."""
-    known = {f.name for f in fields(LossSpec)}
-    unknown = sorted(set(options) - known - set(_NOT_SPEC))
-    if unknown:
-        raise TypeError(f"got an unexpected keyword argument {unknown[0]!r}")
     given: dict[str, object] = dict(options)
-    spec = LossSpec(**{k: v for k, v in given.items() if k in known})  # type: ignore[arg-type]
-    x = as_numeric(input)
-    t = prepare_targets(
-        x.shape,
-        target,
-        spec,
-        weight=options.get("weight"),
-        sample_weight=options.get("sample_weight"),
-        empty=empty_like,
-    )
+    spec = LossSpec(**{k: v for k, v in given.items() if k not in _NOT_SPEC})  # type: ignore[arg-type]
+    x, w, sw = as_numeric(input), options.get("weight"), options.get("sample_weight")
+    t = prepare_targets(x.shape, target, spec, weight=w, sample_weight=sw, empty=empty_like)
     return LossCall(x, t, spec, options.get("threads"))
 
 
@@ -118,24 +110,18 @@ def run_loss(
 ) -> tuple[LossResult, Insight | None]:
     """The loss of ``call``, and the ``insight`` pieces asked for (in the same pass over a big
     input). ``progress`` and ``scan`` (:attr:`PassChecks.scan`) go to a blocked pass."""
-    x, t, spec, threads = call.x, call.targets, call.spec, call.threads
-    if not blocked(x):
-        res = core.evaluate(x, t, spec)
+    if not blocked(call.x):
+        res = core.evaluate(*call.args)
         if insight is None:
             return res, None
-        found = analyze(
-            x, t, spec, insight, class_names=class_names, per_sample=res.per_sample, threads=threads
+        per, threads = res.per_sample, call.threads
+        return res, analyze(
+            *call.args, insight, class_names=class_names, per_sample=per, threads=threads
         )
-        return res, found
-    watch = None if insight is None else InsightPass(x, t, spec, insight, class_names)
+    watch = None if insight is None else InsightPass(*call.args, insight, class_names)
+    observe = None if watch is None else watch.observe
     res = engine.evaluate(
-        x,
-        t,
-        spec,
-        threads=threads,
-        progress=progress,
-        scan=scan,
-        observe=None if watch is None else watch.observe,
+        *call.args, threads=call.threads, progress=progress, scan=scan, observe=observe
     )
     return res, None if watch is None else watch.result(res)
 
@@ -149,16 +135,8 @@ def run_grad(
 ) -> np.ndarray:
     """d loss / d input of ``call`` (float64), into ``out`` when given (a memory map)."""
     if out is None and not blocked(call.x):
-        return core.grad(call.x, call.targets, call.spec)
-    return engine.grad(
-        call.x,
-        call.targets,
-        call.spec,
-        out=out,
-        threads=call.threads,
-        progress=progress,
-        scan=scan,
-    )
+        return core.grad(*call.args)
+    return engine.grad(*call.args, out=out, threads=call.threads, progress=progress, scan=scan)
 
 
 def run_softmax(
@@ -185,7 +163,7 @@ def run_explain(
 ) -> Explanation:
     """Every step of the loss of ``call`` for its first ``rows`` samples (:func:`explain`)."""
     result, _ = run_loss(call, scan=scan)
-    return explain_steps(call.x, call.targets, call.spec, result, rows=rows, grad=grad)
+    return explain_steps(*call.args, result, rows=rows, grad=grad)
 
 
 def _fixed_loss(call: LossCall) -> FixedLoss:
@@ -194,13 +172,9 @@ def _fixed_loss(call: LossCall) -> FixedLoss:
     def loss(target: np.ndarray | None, spec: LossSpec) -> float:
         t = call.targets
         if target is not None:
+            w, sw = t.weight, t.sample_weight
             t = prepare_targets(
-                call.x.shape,
-                target,
-                spec,
-                weight=t.weight,
-                sample_weight=t.sample_weight,
-                empty=empty_like,
+                call.x.shape, target, spec, weight=w, sample_weight=sw, empty=empty_like
             )
         return float(run_loss(LossCall(call.x, t, spec, call.threads))[0].loss)
 
@@ -214,11 +188,10 @@ def loss_checks(call: LossCall, *, warn: bool = True) -> tuple[list[str], PassCh
     Nothing when ``warn`` is false (``--quiet``: no warning could be shown)."""
     if not warn:
         return [], None
-    x, t, spec = call.x, call.targets, call.spec
-    in_pass = blocked(x)
-    messages = check_inputs(x, t, spec, in_pass=in_pass)
-    messages += find_mistakes(x, t, spec, _fixed_loss(call))
-    return messages, PassChecks(x, t, spec) if in_pass else None
+    in_pass = blocked(call.x)
+    messages = check_inputs(*call.args, in_pass=in_pass)
+    messages += find_mistakes(*call.args, _fixed_loss(call))
+    return messages, PassChecks(*call.args) if in_pass else None
 
 
 def softmax_checks(

@@ -1,26 +1,20 @@
 """The errors xent raises, and the few helpers that word their messages.
 
 Library code raises a :class:`XentError` subclass for anything the user can fix; only
-:mod:`xent_cli.cli` maps them to exit codes (1 for data, output and ``--strict``, 2 for usage).
-Any other exception, ``ValueError`` included, is a bug: the CLI reports it as an internal
-error (exit 70). ``XentError`` is a ``ValueError``, so library callers that catch
-``ValueError`` (as NumPy's and torch's users do) keep working.
+:mod:`xent_cli.cli` maps them to exit codes. Any other exception is a bug (exit 70).
+``XentError`` is a ``ValueError``, so callers that catch ``ValueError`` keep working.
 """
 
 from __future__ import annotations
 
 
 class XentError(ValueError):
-    """A problem xent reports in one line: ``str(err)`` names the file or option, the place,
-    what was found and what was expected."""
+    """A problem xent reports in one line."""
 
 
 class InputError(XentError):
-    """Bad input data (exit 1).
-
-    ``str(err)`` is one line: it names the source (file path, ``'<stdin>'`` or ``'literal'``),
-    the place (row and column, a JSON path such as ``$.logits[2][1]``, or an ``.npz`` member),
-    what was found and what was expected.
+    """Bad input data (exit 1); the message names the source, the place, what was found and
+    what was expected.
 
     >>> str(InputError("logits.csv, row 3, column 2: 'abc' is not a number"))
     "logits.csv, row 3, column 2: 'abc' is not a number"
@@ -28,8 +22,7 @@ class InputError(XentError):
 
 
 class UsageError(XentError):
-    """A problem with how xent was called, not with the data (exit 2): an option value out
-    of range, options that do not go together, an output path that would lose an input."""
+    """A problem with how xent was called, not with the data (exit 2)."""
 
 
 class OutputError(XentError):

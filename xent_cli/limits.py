@@ -1,9 +1,8 @@
 """Every size threshold, in one object: what is big, how big a block is, when to go to disk.
 
-Code reads :func:`current` when it needs a figure (never a module constant of its own), so a
-test makes any path reachable with small data by overriding the figure for a while
-(:func:`override`). Only :mod:`xent_cli.api` turns ``blocked_bytes`` into the choice between
-the in-memory reference and the blocked engine.
+Code reads :func:`current` when it needs a figure, so a test reaches any path with small
+data by overriding it for a while (:func:`override`). Only :mod:`xent_cli.api` turns
+``blocked_bytes`` into the choice between the in-memory core and the blocked engine.
 
 >>> current().blocked_bytes == 4 << 20
 True

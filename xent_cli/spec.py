@@ -1,9 +1,8 @@
 """What a call asks for: the option types, checked once, and the choices of every option.
 
-:class:`LossSpec` is the loss as ``torch.nn.functional.cross_entropy`` is told it, less the
-arrays (weights go with the targets): a frozen value checked when it is made, so code below
-the public API never checks an option again. :class:`InsightSpec` is what ``compute`` adds
-beyond the loss. The tuples are the choices the CLI offers and the API accepts. No NumPy.
+:class:`LossSpec` is torch's options less the arrays (weights go with the targets), checked
+when it is made, so code below the public API never checks an option again;
+:class:`InsightSpec` is what ``compute`` adds beyond the loss. No NumPy.
 
 >>> LossSpec(reduction="sum").reduction
 'sum'
@@ -35,12 +34,8 @@ EXPORT_EXTENSIONS = (".svg", ".html")
 
 @dataclass(frozen=True)
 class LossSpec:
-    """The loss asked for; invalid values raise :class:`~xent_cli.errors.UsageError` here.
-
-    ``ignore_index``, ``class_axis`` and ``targets_kind`` say how to read the targets;
-    ``reduction``, ``label_smoothing`` and ``input_kind`` what to compute from them;
-    ``dtype`` the precision of the row-wise math (``None``/``"auto"``: float32 for float16 and
-    float32 input, float64 otherwise; sums are always float64).
+    """The loss asked for (torch's options; ``dtype``: the precision of the row-wise math,
+    ``None``/``"auto"`` by the input's); a bad value is a :class:`~xent_cli.errors.UsageError`.
     """
 
     reduction: str = "mean"

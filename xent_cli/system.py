@@ -1,9 +1,6 @@
 """Facts about the machine: memory left, cores, temporary space, reserving disk blocks.
 
-Nothing here decides anything; the readers compare what a parse needs with
-:func:`available_memory`, the engine runs on :func:`available_threads`, and whatever writes
-a big temporary file puts it in :func:`temp_directory` after :func:`free_bytes` and
-:func:`reserve_space`. The standard library only.
+Nothing here decides anything. The standard library only.
 """
 
 from __future__ import annotations
@@ -97,9 +94,8 @@ def temp_directory() -> str:
     """Where big temporary files go: ``$TMPDIR`` (then ``$TEMP``, ``$TMP``) when set, else
     :func:`tempfile.gettempdir`.
 
-    A directory named in the environment is used as it is, never silently replaced by
-    another: it is where the user wants the room taken (``/tmp`` may be a small ``tmpfs``,
-    which is memory).
+    A directory named in the environment is used as it is, never silently replaced (``/tmp``
+    may be a small ``tmpfs``, which is memory).
     """
     for name in ("TMPDIR", "TEMP", "TMP"):
         value = os.environ.get(name)

@@ -1,12 +1,10 @@
 """What is computed beyond the loss itself, from its inputs and results.
 
-``explain`` lays out every step of the loss for the first samples, as data; ``insight``
-(with ``records`` and ``insight_pass``) measures metrics, a per-class breakdown, the worst
-samples and a histogram, in memory or inside the engine's loss pass; ``diagnostics`` words
-the warnings about inputs and results; ``mistakes`` catches the usual mistakes (a softmax
-applied twice, 1-based labels, a wrong class axis, an unignored 255). It may import
-:mod:`xent_cli.engine` and :mod:`xent_cli.core`, never :mod:`xent_cli.io` or what is above
-it; the choice between the in-memory and the blocked path is the caller's.
+``explain`` lays out every step for the first samples; ``insight`` (with ``records`` and
+``insight_pass``) measures metrics, per-class figures, the worst samples and a histogram, in
+memory or inside the engine's pass; ``diagnostics`` words the warnings; ``mistakes`` catches
+the usual mistakes. It may import :mod:`xent_cli.engine` and :mod:`xent_cli.core`, never
+:mod:`xent_cli.io` or what is above it; whether a path is blocked is the caller's choice.
 """
 
 from .diagnostics import (

@@ -1,14 +1,10 @@
 """Warnings about inputs and results that compute, but probably not as the user meant.
 
-Each check returns messages (one line each) and never raises: the CLI prints them on stderr,
-or turns them into errors under ``--strict``. The figures come from the engine's block-wise
-scans, whatever the size of the input: by a pass of their own (:func:`check_inputs`), or by
-the pass that computes the result (:class:`PassChecks`), which then reads a big input once.
-
-Places are named as the tables name them, counting from 0: ``sample 1, class 2`` (the
-``sample`` column and the class columns of a table; class 2 is label 2), ``position (0, 3)``
-for a sample of a ``(N, C, d1, ...)`` input. Never "row" and "column": those are the 1-based
-rows and columns of a text file, in the readers' errors (``logits.csv, row 3, column 2``).
+Each check returns messages (one line each) and never raises. The figures come from the
+engine's block-wise scans whatever the input's size: by a pass of their own
+(:func:`check_inputs`), or by the pass that computes the result (:class:`PassChecks`).
+Places are named as the tables name them, from 0: ``sample 1, class 2``, ``position (0, 3)``;
+never "row" and "column", the 1-based places of a text file in the readers' errors.
 """
 
 from __future__ import annotations
@@ -182,13 +178,8 @@ def _targets_view(x: np.ndarray, t: Targets | None) -> np.ndarray | None:
 
 
 class PassChecks:
-    """The input checks of :func:`check_inputs` made by the blocked pass that computes on big
-    ``x``, so that the inputs are read once: NaN and ±inf in ``x``, and with
-    ``input_kind="probs"`` its probabilities (values outside [0, 1], rows off 1); for
-    probability targets, the same two checks of the targets. :attr:`scan` goes to the pass
-    as ``scan=`` (``None``: nothing to check); :meth:`messages`, after the pass, are
-    ``check_inputs``' warnings, the same words, figures and order (``check_inputs(...,
-    in_pass=True)`` gives the others, before the pass).
+    """The checks of :func:`check_inputs` made by the pass over big ``x`` (read once):
+    :attr:`scan` goes to the pass, :meth:`messages` are the same warnings, after it.
 
     >>> from xent_cli.core import prepare_targets
     >>> from xent_cli.engine import evaluate

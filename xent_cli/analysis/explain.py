@@ -1,9 +1,8 @@
 """The steps of the loss as data, for the CLI (or a notebook) to render.
 
-The steps are those of the source post: the logits, the max shift, exp and the row sums, the
-softmax table with the target's probability, each sample's ``-log p``, and the reduction.
-Only the first ``rows`` samples are materialised (read without touching the rest of a big
-input); the per-sample losses, computed by the caller over every sample, are kept for all.
+The steps are the source post's: the logits, the max shift, exp and the row sums, the
+softmax, each sample's ``-log p``, the reduction. Only the first ``rows`` samples are read
+(not the rest of a big input); the per-sample losses are kept for all.
 """
 
 from __future__ import annotations

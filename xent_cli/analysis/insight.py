@@ -1,18 +1,13 @@
 """Beyond the loss: metrics, a per-class breakdown, the worst samples and a loss histogram.
 
-Everything is an :class:`Accumulator` fed block by block with the log-probabilities of
-``(n, C)`` rows, their targets and the flat index of the block's first sample. A block's
-figures (a :class:`Part`, a few numbers per class present) can be measured on any thread and
-added later, in sample order, so that float sums come out the same on any number of threads:
-:func:`analyze` feeds an in-memory (or memory-mapped) array this way, on the engine's
-threads, and :class:`.insight_pass.InsightPass` feeds it from the blocked loss pass itself
-(one pass over a big input). The records it gives (:class:`Insight`, :class:`Metrics`) and
-:func:`histogram` live in :mod:`.records`.
+An :class:`Accumulator` is fed block by block (log-probabilities of ``(n, C)`` rows, their
+targets, the flat index of the first); a block's figures (a :class:`Part`) are measured on
+any thread and added in sample order: the same bits on any number of threads.
+:func:`analyze` feeds it an array; :class:`.insight_pass.InsightPass` the loss pass itself.
 
-Conventions: ignored targets are left out of everything (they still count in ``index``
-numbering); probability targets count their argmax as the class; metrics are unweighted
-(every target used counts once); ``loss`` is the per-sample loss as ``--reduction none``
-gives it (with weights and smoothing) when the caller passes it, else ``-log p[y]``.
+Ignored targets are left out of everything; probability targets count their argmax as the
+class; metrics are unweighted; ``loss`` is ``--reduction none``'s when given, else
+``-log p[y]``.
 """
 
 from __future__ import annotations
@@ -43,12 +38,9 @@ def _div(a: float, b: float) -> float:
 class Accumulator:
     """Feed ``update`` block by block, then call ``result``.
 
-    ``update`` is :meth:`measure` (the figures of a block: pure, safe on any thread) and
-    :meth:`add` (not thread-safe). Float sums depend on the order blocks are added in: add
-    them in sample order (as :func:`analyze` does with :class:`~xent_cli.engine.InOrder`)
-    for the same bits on any number of threads; counts, the worst samples and the histogram
-    do not depend on it. Memory is O(C + worst), plus, with ``hist``, the losses of the
-    targets used (8 bytes each: the bins are placed once the highest loss is known).
+    ``update`` is :meth:`measure` (pure, safe on any thread) then :meth:`add` (not
+    thread-safe): add blocks in sample order for the same float sums on any number of
+    threads. Memory is O(C + worst), plus with ``hist`` 8 bytes per target used.
 
     >>> acc = Accumulator(4, batch_shape=(3,), topk=2, worst=1)
     >>> logp = np.log([[0.1, 0.2, 0.3, 0.4]] * 3)
@@ -318,9 +310,8 @@ def analyze(
 ) -> Insight:
     """The insight pieces ``ask`` asks for, over an in-memory or memory-mapped input ``x``.
 
-    ``per_sample`` are the losses of the loss pass (default: ``-log p[y]``). Blocks of rows
-    are measured on up to 8 threads of the engine and added in sample order: the same bits
-    on any number of threads.
+    ``per_sample`` are the losses of the loss pass (default: ``-log p[y]``); blocks are
+    measured on up to 8 of the engine's threads, added in sample order.
 
     >>> from xent_cli.core import prepare_targets
     >>> x = np.arange(1.0, 13.0).reshape(3, 4)

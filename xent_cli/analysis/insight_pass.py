@@ -1,14 +1,10 @@
 """The loss and its insight in one pass over a big input.
 
-:class:`InsightPass` is the ``observe`` hook of the engine's loss pass
-(:func:`xent_cli.engine.evaluate`): it measures each block's insight figures
-(:meth:`Accumulator.measure <.insight.Accumulator.measure>`) on the thread that computed the
-block's losses, while the block is at hand, so the input is read once, not once for the loss
-and again for the insight. The figures are added in sample order
-(:class:`~xent_cli.engine.InOrder`), so the result is the same, bit for bit, on any number of
-threads and whatever order the blocks finish in. The histogram is made at the end from the
-per-sample losses the pass keeps anyway. What stays in memory besides the loss pass's own:
-O(C + worst) totals and a few blocks' figures waiting for an earlier block.
+:class:`InsightPass` is the ``observe`` hook of the engine's loss pass: it measures each
+block's figures on the thread that computed the block's losses, while the block is at hand
+(the input is read once), and adds them in sample order (:class:`~xent_cli.engine.InOrder`):
+the same bits on any number of threads. The histogram is made at the end from the losses
+the pass keeps anyway. Memory: O(C + worst), and a few blocks' figures waiting their turn.
 
 >>> from xent_cli.core import prepare_targets
 >>> from xent_cli.engine import evaluate

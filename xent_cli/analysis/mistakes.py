@@ -1,18 +1,10 @@
 """The usual mistakes, caught: inputs that compute, but almost surely not as the user meant.
 
-Each check looks for one bug torch users hit most (see the README, "The usual mistakes") and
-returns warning lines that name the likely cause, the fix, and the loss the fix would give.
-The checks need evidence, not a coincidence: labels count as 1-based, or the class axis as
-wrong, only when the scores fit the corrected targets far better (a mean ``-log p`` lower by
-more than ``ln 2``, over at least ``MIN_TARGETS`` targets), so that a correct input, even an
-untrained model's, does not trigger them. NumPy only; nothing here prints or raises.
-
-What they read: the checks run before the loss (so that ``--strict`` stops before any
-work), and read the scores of a big input only as far as they need to. The double-softmax
-check stops at the first block that is not probabilities (the first one, for real logits);
-the fit-based checks read the scores only once the targets show the mistake's sign (no
-label is 0: one pass fits both labellings; the targets' shape fits another axis: a pass for
-each axis); the loss a fix would give takes a pass of its own, only when a warning is given.
+Each check looks for one bug torch users hit most (the README, "The usual mistakes") and
+names the likely cause, the fix, and the loss the fix would give. It needs evidence: the
+scores must fit the corrected targets far better (a mean ``-log p`` lower by more than
+``ln 2``, over at least ``MIN_TARGETS`` targets). The checks run before the loss and read a
+big input only as far as needed; the loss a fix would give takes a pass, only for a warning.
 """
 
 from __future__ import annotations

@@ -139,11 +139,8 @@ def histogram(
     losses: npt.ArrayLike, bins: int = HIST_BINS, *, where: npt.ArrayLike | None = None
 ) -> dict[str, list[Any]]:
     """``bins`` equal-width bins from ``min(0, lowest)`` to the highest finite loss
-    (``numpy.histogram``'s bins: ``[lo, hi)``, the last one closed); non-finite losses, and
-    those where ``where`` is False, are left out.
-
-    The values are read a chunk at a time (no full-size temporary): the counts are those of
-    one ``numpy.histogram`` call, which places each value on its own.
+    (``numpy.histogram``'s: ``[lo, hi)``, the last closed), read ``hist_chunk`` values at a
+    time; non-finite losses, and those where ``where`` is False, are left out.
 
     >>> histogram([0.1, 0.2, 1.0], bins=2)
     {'edges': [0.0, 0.5, 1.0], 'counts': [2, 1]}

@@ -1,20 +1,15 @@
 """The command line: the only package that imports Click, reads argv and the environment,
 and knows exit codes.
 
-``app`` is the ``xent`` group; ``commands`` its four commands, which read (:mod:`xent_cli.io`),
+``app`` is the ``xent`` group; ``commands`` its commands, which read (:mod:`xent_cli.io`),
 compute (:mod:`xent_cli.api`) and render (:mod:`xent_cli.render`); ``options`` the shared
-options and the typed bundles made of them; ``env`` the streams and terminal, read once;
-``emit`` routes results to stdout, ``-o``, ``--export`` and stderr; ``progress`` the bar;
-``exits`` maps errors to exit codes (the one translation point); ``process`` guards stdout and
-termination. It may import every other layer.
+options and the typed :class:`~.options.Options`; ``env`` the streams and terminal, read once;
+``emit`` routes results; ``progress`` the bar; ``exits`` maps errors to exit codes (the one
+translation point) and guards stdout and termination. It may import every layer.
 
-This module is the ``xent`` console script and ``python -m xent_cli``: a guard around
-start-up. Most of xent's start-up is importing the command line (Click, NumPy), and the
-handlers of :class:`~xent_cli.cli.exits.XentGroup` that turn Ctrl-C into exit 130 exist only
-afterwards: a Ctrl-C during those imports would print a Python traceback. So :func:`main`
-does the imports itself, with Ctrl-C set to end the process at once, quietly, with 130. This
-module imports only what xent loads anyway (``signal``), and ``import xent_cli`` is lazy, so
-the guard is in place a few milliseconds after Python starts.
+:func:`main` is the ``xent`` console script: it imports the command line (most of start-up)
+with Ctrl-C set to end the process at once, quietly, with 130, since the handlers that turn
+Ctrl-C into exit 130 exist only afterwards. This module imports only ``signal`` at start.
 """
 
 from __future__ import annotations

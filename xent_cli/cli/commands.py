@@ -49,11 +49,9 @@ def _loss_call(
 ) -> tuple[api.LossCall, Inputs, PassChecks | None]:
     """Read the inputs of a loss command, check them, and say what is wrong with them.
 
-    An ``-o`` file is checked before the inputs are read, and once they are, that it can
-    hold the result: the logits' shape (``grad``), or without the class axis
-    (``per_sample``: ``compute --reduction none``). The warnings that can be told before the
-    loss pass are given here (``--strict``: the error, before any work); the checks a
-    blocked pass makes of big logits while it reads them come back, for :func:`_after_pass`.
+    ``-o`` is checked before the inputs are read, then whether it can hold the result (the
+    logits' shape, or without the class axis: ``per_sample``). The warnings told before the
+    pass are given here; the checks a blocked pass makes come back, for :func:`_after_pass`.
     """
     src = o
     emit.check_outputs(

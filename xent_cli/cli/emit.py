@@ -109,16 +109,11 @@ def emit_array(
     class_names: Iterable[str] | None,
     after: Callable[[], None],
 ) -> None:
-    """Compute an array result with ``fill(out, progress)`` and write or print it: the one
-    path for every size.
-
-    The result is computed where :func:`xent_cli.api.result_buffer` puts it (in memory, or
-    block by block into a memory map: ``-o FILE.npy`` itself, or a temporary file), then
-    written to ``-o`` or printed a chunk at a time, so memory stays bounded. A result ``-o``
-    cannot hold (3-D into ``.csv``) fails before ``fill`` is called. ``after()`` runs once
-    the result is computed (the progress bar gone) and before any of it is printed or ``-o``
-    is written: the warnings found by the pass, or under ``--strict`` their error, which then
-    leaves an existing ``-o`` file as it was.
+    """Compute an array result with ``fill(out, progress)`` where
+    :func:`xent_cli.api.result_buffer` puts it, then write it to ``-o`` or print it a chunk at
+    a time: the one path for every size. A result ``-o`` cannot hold fails before ``fill``.
+    ``after()`` runs once it is computed, before any of it is printed or written: the pass's
+    warnings, or under ``--strict`` their error (an existing ``-o`` file is left as it was).
     """
     path = o.output
     if path:  # a shape -o cannot hold: fail now, not after the pass

@@ -1,9 +1,8 @@
 """The environment of one command: its streams and terminal, in one object.
 
-Everything the command line learns from the process (is stdout a terminal? how wide is it?
-where is stdin? is ``XENT_DEBUG`` set?) is read here, each fact once, when first needed, so
-that a command that writes ``-o FILE`` never asks about stdout. Tests make one with fake
-streams and variables.
+Each fact (is stdout a terminal? how wide? where is stdin? ``XENT_DEBUG``?) is read once,
+when first needed: a command that writes ``-o FILE`` never asks about stdout. Tests make one
+with fake streams and variables.
 """
 
 from __future__ import annotations

@@ -1,16 +1,17 @@
 """The reference implementation: cross-entropy, its gradient and softmax, in memory.
 
-NumPy only (plus xent's errors, options and limits), nothing blocked, nothing threaded, no
-I/O: the code to read first, and the definition the engine must reproduce bit for bit.
-``targets`` checks the targets (with ``checks``) and lays the input out as ``(M, C)``
-rows; ``loss`` computes on them; ``labels`` maps class names to indices; ``positions``
-names a sample. It imports no other subpackage.
+NumPy only, nothing blocked or threaded, no I/O: the definition the engine reproduces bit
+for bit. ``targets`` checks the targets (with ``checks``) and lays inputs out as ``(M, C)``
+rows, ``loss`` computes on them, ``labels`` maps class names.
+It imports no other subpackage (only xent's errors, options and limits).
 """
 
 from .checks import (
     check_vector as check_vector,
     normalize_class_axis as normalize_class_axis,
     parts as parts,
+    position as position,
+    position_label as position_label,
 )
 from .labels import encode_targets as encode_targets
 from .loss import (
@@ -29,10 +30,6 @@ from .loss import (
     reduce as reduce,
     row_log_probs as row_log_probs,
     softmax as softmax,
-)
-from .positions import (
-    position as position,
-    position_label as position_label,
 )
 from .targets import (
     IndexTargets as IndexTargets,

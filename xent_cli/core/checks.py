@@ -1,11 +1,9 @@
 """The checks behind the targets: class indices in range, which samples count, weight
-vectors, the class axis; each goes a slice of ``vector_part`` values at a time, so that a
-big (memory-mapped) vector is never copied whole to be checked.
-
-Errors are :class:`~xent_cli.errors.InputError` naming the first offender by its position.
-A vector of one value per sample is made by the ``empty`` the caller passes (:class:`Empty`):
-in memory by default, on disk for big memory-mapped data
-(:func:`xent_cli.engine.spill.empty_like`).
+vectors, the class axis, a slice of ``vector_part`` values at a time (no full-size copy),
+with errors (:class:`~xent_cli.errors.InputError`) naming the first offender where messages,
+tables and JSON all name a sample (:func:`position`, :func:`position_label`). A vector of one
+value per sample is made by the caller's ``empty`` (:class:`Empty`; on disk for big
+memory-mapped data: :func:`xent_cli.engine.spill.empty_like`).
 """
 
 from __future__ import annotations
@@ -18,7 +16,29 @@ import numpy.typing as npt
 
 from ..errors import InputError
 from ..limits import current
-from .positions import position, position_label
+
+
+def position(flat: int, batch_shape: tuple[int, ...]) -> int | tuple[int, ...]:
+    """Sample ``flat``'s index in ``batch_shape``: an int when there is at most one batch
+    axis, else a tuple of coordinates.
+
+    >>> position(5, (7,)), position(5, (2, 3)), position(0, ())
+    (5, (1, 2), 0)
+    """
+    if len(batch_shape) <= 1:
+        return int(flat)
+    return tuple(int(c) for c in np.unravel_index(int(flat), batch_shape))
+
+
+def position_label(pos: int | tuple[int, ...] | list[int], sep: str = ", ") -> str:
+    """A position as written: ``3``, or ``(0, 2, 1)`` (``sep`` between the coordinates).
+
+    >>> position_label(3), position_label((0, 2)), position_label([0, 2, 1], sep=",")
+    ('3', '(0, 2)', '(0,2,1)')
+    """
+    if isinstance(pos, (tuple, list)):
+        return "(" + sep.join(str(int(c)) for c in pos) + ")"
+    return str(int(pos))
 
 
 class Empty(Protocol):

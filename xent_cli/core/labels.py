@@ -29,9 +29,8 @@ def _label_text(value: object) -> str:
 def encode_targets(targets: npt.ArrayLike, classes: Sequence[str] | None) -> np.ndarray:
     """Class-index targets from labels that may be class names.
 
-    A label equal to a class name (as text, or as a number: ``4`` matches ``4.0``) becomes that
-    name's column; any other label must be an integer, which is then a column index. Without
-    ``classes``, numeric targets pass through unchanged.
+    A label equal to a class name (as text, or as a number: ``4`` matches ``4.0``) is that
+    name's column, any other an integer column index; without ``classes``, numbers pass.
 
     >>> encode_targets(np.array([4.0]), ["2", "4", "8", "1", "3", "5"]).tolist()
     [1.0]

@@ -1,10 +1,8 @@
 """The numerics of cross-entropy, in NumPy only, in memory: the readable reference.
 
-Everything here follows ``torch.nn.functional.cross_entropy`` (see the README's "How it matches
-PyTorch"): the class axis is moved last and the input flattened to ``(M, C)`` rows (by the
-targets, :mod:`xent_cli.core.targets`), the log-softmax is a max-shifted log-sum-exp, and
-every sum is accumulated in float64. Nothing here prints or mutates its inputs; the blocked
-engine repeats these operations block by block, in the same order, for the same bits.
+It follows ``torch.nn.functional.cross_entropy`` on ``(M, C)`` rows (laid out by the
+targets): a max-shifted log-sum-exp, every sum in float64. Nothing here prints or mutates
+its inputs; the engine repeats these operations block by block, for the same bits.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Targets, checked against the input's shape: from (input shape, target, options) to rows.
 
-The class axis is moved last and everything else flattened, so that the loss is computed on
-``(M, C)`` rows whatever the input's rank; the targets remember how to undo that. Class
-indices and probabilities are two types, :class:`IndexTargets` and :class:`ProbTargets`.
-Errors are :class:`~xent_cli.errors.InputError` with one line that says what was found and
-what was expected (the value checks are :mod:`.checks`').
+The class axis is moved last and the rest flattened: the loss is computed on ``(M, C)``
+rows whatever the input's rank, and the targets know how to undo that. Class indices and
+probabilities are two types, :class:`IndexTargets` and :class:`ProbTargets`.
 """
 
 from __future__ import annotations

@@ -1,15 +1,13 @@
 """The engine: the core's computations over arrays of any size, in bounded memory, on every
 core.
 
-An array is cut into blocks of consecutive samples by one scheme (``plan``, which also gives
-the analyses their blocks of rows); ``runner`` runs a function over the blocks on one pool of
-threads, and folds per-block results in sample order; ``kernels`` computes one block in place,
-operation for operation as :mod:`xent_cli.core` does (the same bits); ``native`` is the
-optional C helper, behind that one module; ``passes`` are the loss, gradient and softmax
-passes; ``scans`` count non-finite values and bad probabilities, by a pass of their own or
-inside another pass (the input read once); ``spill`` puts per-sample vectors of big inputs
-on disk. It imports :mod:`xent_cli.core` (and the bottom layers) only, and never
-decides whether an input is big: :mod:`xent_cli.api` does.
+``plan`` cuts an array into blocks of consecutive samples (the one scheme); ``runner`` runs
+them on one thread pool and folds their results in order; ``kernels`` computes a block in
+place as :mod:`xent_cli.core` does (the same bits); ``native`` is the door to the optional C
+helper; ``passes`` are the loss, gradient and softmax passes; ``scans`` count NaN/inf and bad
+probabilities, inside a pass or on their own; ``spill`` puts big per-sample vectors on disk.
+It imports :mod:`xent_cli.core` and the bottom layers only; :mod:`xent_cli.api` decides
+whether an input is big.
 """
 
 from .passes import (

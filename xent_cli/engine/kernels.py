@@ -1,13 +1,10 @@
 """Per-block numerics of the engine: one chunk of rows at a time, in place.
 
-A chunk is ``R`` samples of ``C`` classes held in a preallocated buffer, either as rows
-``(R, C)`` or transposed ``(C, R)`` (the ``col`` layout, for small C, where reductions along
-the class axis become element-wise operations between C contiguous vectors). Every function
-here writes into buffers it is given (``out=``), accumulates sums in float64, and follows
-:mod:`xent_cli.core` operation for operation so that blocked and simple results agree.
-Callers set ``np.errstate`` (NaN and infinity are results here, as in torch). NumPy, and the
-optional compiled helper through :mod:`.native` (bit-identical to the NumPy loops it
-replaces).
+A chunk is ``R`` samples of ``C`` classes in a preallocated buffer, as rows ``(R, C)`` or
+transposed ``(C, R)`` (the ``col`` layout, for small C: reductions over the classes become
+element-wise operations between C contiguous vectors). Every function writes into the
+buffers it is given, sums in float64 and follows :mod:`xent_cli.core` operation for
+operation; callers set ``np.errstate``. The optional C helper is reached through :mod:`.native`.
 """
 
 from __future__ import annotations
@@ -26,9 +23,8 @@ _F16_EXP = 0x7C00  # float16 exponent bits: all set for inf and nan
 def f16_to_f32(src: np.ndarray, dst: np.ndarray) -> None:
     """Exact float16 -> float32 conversion of ``src`` into ``dst`` (same shape), by integer ops.
 
-    The 15 magnitude bits move up 13 places into a float32 whose exponent is then re-biased
-    by a multiplication with 2^112, which is exact for normal and subnormal halves alike;
-    infinities and NaNs (rare, found by their exponent bits) are patched with NumPy's cast.
+    The 15 magnitude bits move up 13 places, then a multiplication by 2^112 re-biases the
+    exponent (exact, subnormals too); infinities and NaNs are patched with NumPy's cast.
     About 4x faster than ``astype``, bit-identical to it.
 
     >>> h = np.array([1.5, -0.0, 6e-8, 65504, np.inf, np.nan], dtype=np.float16)
@@ -237,14 +233,9 @@ def fused_losses(
     dest: np.ndarray,
     eps: float = 0.0,
 ) -> bool:
-    """:func:`index_losses` (``col`` layout; label smoothing ``eps`` only without class
-    ``weight``) straight from the input's ``(n, C)`` rows (see :func:`fused_rows`), by
-    :func:`native.loss_cols`: the transposing copy, max, shift, gather, exp, sums and log a few
-    hundred samples at a time, in cache, where NumPy makes one pass over the whole block for
-    each. The same operations in the same order (NumPy's own max, exp and log loops), so
-    the losses are bit-identical. Returns whether every input value was finite (what
-    :class:`.scans.NonFiniteScan` needs).
-    """
+    """:func:`index_losses` (``col`` layout; smoothing ``eps`` only without class ``weight``)
+    from the input's ``(n, C)`` rows (:func:`fused_rows`) in one cache-resident pass
+    (:func:`native.loss_cols`), bit-identical; whether every input value was finite."""
     if eps > 0.0 and weight is not None:  # the weighted smoothing term is a matrix product
         raise ValueError("fused_losses: label smoothing with class weights is not fused")
     loops = w.loops

@@ -1,12 +1,10 @@
 """The optional compiled helper (``_native.c``), behind this one module.
 
 When a C compiler was there at install time, :data:`lib` is the extension: a transposing
-copy, float64 column sums, the target gather of the transposed layout, the float16
-conversion, and a whole loss block in one cache-resident pass (``loss_cols``). Each function
-here says whether the helper took the arrays (``False``: the caller does the same in NumPy),
-so the rest of the engine never touches :data:`lib`. The helper makes the same operations
-in the same order as NumPy (its max, exp and log are NumPy's own loops), so results are
-bit-identical with it and without it; tests set :data:`lib` to ``None`` to check.
+copy, column sums, the target gather, the float16 conversion, and a whole loss block in one
+cache-resident pass. Each function says whether the helper took the arrays (``False``: the
+caller does it in NumPy). The same operations in NumPy's order (its max, exp and log are
+NumPy's own loops): bit-identical with it and without it (tests set :data:`lib` to ``None``).
 """
 
 from __future__ import annotations

@@ -1,19 +1,9 @@
 """The loss, its gradient and softmax over big arrays, block by block, on every core.
 
-Each pass gives what its :mod:`xent_cli.core` counterpart gives (the same per-sample values,
-the same float64 reductions), but never holds more than a few blocks of the ``N × C`` input:
-a ``np.memmap`` (``np.load(path, mmap_mode="r")``) is read block by block, array outputs are
-written block by block into ``out`` (a memory map for a big result), and the blocks run on
-``threads`` worker threads (``None``: every available core). The vectors of one value per
-sample of memory-mapped input go to memory-mapped temporary files once big
-(:mod:`.spill`), so memory stays bounded whatever ``M``.
-
-Blocks hold about ``block_bytes`` of input in the compute precision (:mod:`.plan`);
-float16 input is converted to float32 per block with an exact integer trick.
-``progress(done_rows, total_rows)``, when given, is called from the calling thread as blocks
-finish; ``scan`` (:class:`.scans.Scan`) sees each block's input before the kernel works on
-it; ``block_rows`` overrides the number of samples per block (tests use tiny blocks).
-:func:`sample_rows` reads the samples ``explain`` shows of a big input, without the rest.
+Each pass gives what its :mod:`xent_cli.core` counterpart gives, holding only a few blocks
+of the input; array results go block by block into ``out``. ``threads`` (``None``: every
+core); ``progress(done_rows, total_rows)``, from the calling thread; ``scan`` sees each
+block's input first; ``block_rows``, the samples per block (tests use tiny blocks).
 
 >>> from xent_cli.core import prepare_targets
 >>> x = np.arange(1.0, 13.0).reshape(3, 4)
@@ -140,13 +130,9 @@ def evaluate(
     observe: Observe | None = None,
     scan: Scan | None = None,
 ) -> LossResult:
-    """:func:`xent_cli.core.evaluate`, block by block (the same result).
-
-    ``observe(start, logp, targets, loss)`` (the one-pass insight) sees each block of
-    samples ``start:start + n`` in this pass, on its thread, in no particular order: their
-    ``(n, C)`` log-probabilities (compute precision; a buffer: keep no reference), their
-    targets (``(n, C)`` rows) and their per-sample losses (float64).
-    """
+    """:func:`xent_cli.core.evaluate`, block by block. ``observe(start, logp, targets, loss)``
+    (the one-pass insight) sees each block of samples ``start:start + n`` on its thread, in any
+    order: their log-probabilities (a buffer: keep no reference), targets and losses."""
     ct = compute_dtype(x.dtype, spec.dtype)
     eps = spec.label_smoothing
     fast = spec.input_kind == "logits" and isinstance(t, IndexTargets)
@@ -224,12 +210,8 @@ def grad(
     block_rows: int | None = None,
     scan: Scan | None = None,
 ) -> np.ndarray:
-    """:func:`xent_cli.core.grad`, block by block, written into ``out``.
-
-    ``out`` (default: a new float64 array) has the input's shape, is C-contiguous and
-    floating point, e.g. ``np.lib.format.open_memmap(path, "w+", np.float64, shape)``.
-    Returns ``out``.
-    """
+    """:func:`xent_cli.core.grad`, block by block, into ``out`` (default: a new float64
+    array; C-contiguous, the input's shape, e.g. a ``.npy`` memory map). Returns ``out``."""
     ct = compute_dtype(x.dtype, spec.dtype)
     eps = spec.label_smoothing
     out, out3 = _output(out, x.shape, np.dtype(np.float64), t.class_axis)

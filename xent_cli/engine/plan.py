@@ -1,12 +1,10 @@
 """The one blocking scheme: an array cut into blocks of consecutive samples.
 
-An input of any rank is viewed, without a copy, as ``(P, C, S)``: the axes before the class
-axis, the classes, the axes after it; sample ``m`` of the core's ``(M, C)`` rows is
-``(m // S, :, m % S)``. A block is a run of consecutive samples, ``(p0:p1, :, s0:s1)``,
-taken as rows ``(R, C)`` or transposed ``(C, R)`` (the ``col`` layout, for few classes).
-The passes, the scans and the analyses' blocks of rows (:func:`iter_rows`: ``(n, C)``, the
-class axis last, in flat sample order, about ``rows_bytes`` counted as float64) all cut
-arrays this way.
+An input of any rank is viewed, without a copy, as ``(P, C, S)`` (the axes before the class
+axis, the classes, the axes after it): sample ``m`` is ``(m // S, :, m % S)``. A block is a
+run of consecutive samples, ``(p0:p1, :, s0:s1)``, taken as rows ``(R, C)`` or transposed
+``(C, R)``. The passes, the scans and the analyses' blocks of rows (:func:`iter_rows`) all
+cut arrays this way.
 """
 
 from __future__ import annotations

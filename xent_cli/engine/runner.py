@@ -1,11 +1,8 @@
 """The one thread pool: a function run over items (a plan's blocks) on every core.
 
-Threads take the next item from a shared counter, so a slow core (a shared machine) gets
-fewer items; progress is reported from the calling thread; the first error stops the rest.
-NumPy releases the GIL in its loops (and the native helper in its own), so blocks on other
-threads proceed meanwhile. Float sums depend on the order of their terms: :class:`InOrder`
-folds per-block results in the order of their blocks, never in the order the threads happen
-to finish them, so that they give the same bits on any number of threads.
+Threads take the next item from a shared counter (a slow core gets fewer); NumPy and the
+native helper release the GIL in their loops. :class:`InOrder` folds per-block results in
+block order, never in the order threads finish: the same float sums on any number of them.
 """
 
 from __future__ import annotations
@@ -48,14 +45,12 @@ def run_items(
     threads: int | None,
     progress: Progress | None = None,
 ) -> None:
-    """Call ``work(item)`` for every item, on ``threads`` threads (the caller's included;
-    ``None``: every core).
+    """Call ``work(item)`` for every item, on ``threads`` threads (the caller's included).
 
-    ``progress(done, total)`` (``done`` = sum of ``size(item)`` finished) is called from the
-    calling thread, between its own items, at most 20 times a second, and once at the end.
-    The first error (or Ctrl-C in the caller) stops the others after their current item and
-    is raised once all have stopped. NaN and infinities are results here: every thread
-    computes under ``np.errstate(all="ignore")``.
+    ``progress(done, total)`` (``done``: the ``size`` of the items finished) is called from the
+    calling thread at most 20 times a second, and at the end. The first error (or Ctrl-C)
+    stops the others after their current item and is raised. NaN and infinities are results
+    here: every thread computes under ``np.errstate(all="ignore")``.
     """
     n_items = len(items)
     n_threads = min(available_threads(threads), max(1, n_items))
@@ -128,14 +123,10 @@ PATIENCE = 0.25  # seconds a thread pauses at most (the buffer is a memory bound
 
 
 class InOrder(Generic[T]):
-    """``put(start, stop, part)`` from any thread, for consecutive spans ``start:stop`` of
-    samples that together cover ``0:total``; ``fold(part)`` is called for them in span order
-    (one at a time, under a lock), each as soon as it and every earlier span have arrived.
-
-    Parts that arrive ahead of an earlier one wait in a buffer. A thread that finds ``ahead``
-    parts waiting pauses (at most ``patience`` seconds per part, so that an error or an
-    interrupt elsewhere never leaves it waiting) until the late one arrives: the buffer stays
-    about ``ahead`` parts, whatever the number of blocks. Empty spans are ignored.
+    """``put(start, stop, part)`` from any thread, for consecutive spans of samples;
+    ``fold(part)`` is called in span order (under a lock), as soon as every earlier span is in.
+    A thread that finds ``ahead`` parts waiting pauses (at most ``patience`` seconds a part)
+    until the late one arrives: the buffer stays about ``ahead`` parts. Empty spans are ignored.
 
     >>> seen = []
     >>> order = InOrder(seen.append)

@@ -22,14 +22,10 @@ from .runner import Progress, per_thread, run
 
 
 class Scan(Protocol):
-    """A per-block hook of the blocked passes (``scan=``), e.g. :class:`NonFiniteScan`.
-
-    ``update(plan, block, chunk)`` sees each block's input (``chunk``: the compute precision,
-    the plan's layout, a buffer: keep no reference) before the kernel overwrites it, on the
-    block's thread, in no particular order. The fused loss pass makes no chunk: a
-    :class:`NonFiniteScan` (or :class:`Scans` of them) gets ``update_finite(plan, block,
-    finite)`` from it instead (:func:`finite_hook`); with any other scan the pass keeps to
-    chunks."""
+    """A per-block hook of the passes (``scan=``): ``update(plan, block, chunk)`` sees each
+    block's input (the compute precision, the plan's layout, a buffer: keep no reference)
+    before the kernel overwrites it, on the block's thread, in any order. The fused loss pass
+    makes no chunk: it calls :func:`finite_hook`'s hook instead."""
 
     def update(self, plan: Plan, block: Block, chunk: np.ndarray) -> None: ...
 
@@ -58,21 +54,13 @@ def non_finite_stats(
 
 
 class NonFiniteScan:
-    """:func:`non_finite_stats` of an input, measured by a blocked pass while it computes.
+    """:func:`non_finite_stats` of a pass's input (or of ``source``, another array of its
+    shape seen as ``(P, C, S)``: probability targets), counted block by block as it goes.
 
-    ``source`` (default: the pass's input) is another array of the input's shape seen as
-    ``(P, C, S)`` (:func:`.plan.view3` with the pass's class axis; probability targets),
-    counted block by block as the pass goes.
-
-    The loss, gradient and softmax passes of :mod:`.passes` take one as ``scan=``
-    and call :meth:`update` with each block's chunk (the compute precision, the plan's
-    layout) before the kernel overwrites it, so the input is read once, not once for the
-    check and again for the result. A chunk that :func:`.kernels.finite_summary` finds finite
-    costs two reductions (the input's values are finite whenever the chunk's are: converting
-    keeps NaN and infinities); otherwise the block is counted exactly on the input's own
-    values (a float64 input computed in float32 may overflow to inf: that is no NaN of the
-    input's). :meth:`result` is the same as ``non_finite_stats(x)``: the count and the flat
-    C-order index of the first, on any number of threads and whatever order the blocks run in.
+    A chunk that :func:`.kernels.finite_summary` finds finite costs two reductions (converting
+    keeps NaN and infinities); otherwise the block is counted exactly on the input's own values
+    (a float64 input computed in float32 may overflow to inf: no NaN of the input's).
+    :meth:`result` is ``non_finite_stats(x)``, on any number of threads, in any block order.
 
     >>> from xent_cli.core import prepare_targets
     >>> from xent_cli.engine.passes import evaluate
@@ -180,17 +168,14 @@ def probability_stats(
     ct = np.dtype(np.float64)
     plan = make_plan(arr, class_axis, ct.itemsize, col=False)
     work_of = per_thread(lambda: kern.Work(plan.rows, plan.n_classes, ct))
-    results: dict[int, _Figures] = {}
-
-    def work(block: tuple[int, int, int, int]) -> None:
-        m0, _ = plan.span(block)
-        results[m0] = _probability_rows(chunk(plan, work_of(), block, ct), m0, tol)
-
-    run(plan, work, threads, progress)
-    ordered = [results[k] for k in sorted(results)]
-    outside = next((o for o, _, _ in ordered if o is not None), None)
-    first_off = next((f for _, _, f in ordered if f is not None), None)
-    return ProbabilityStats(outside, sum(n for _, n, _ in ordered), first_off)
+    scan = ProbabilityScan(tol=tol)  # the float64 rows of each block, as a pass would see them
+    run(
+        plan,
+        lambda block: scan.update(plan, block, chunk(plan, work_of(), block, ct)),
+        threads,
+        progress,
+    )
+    return scan.result()
 
 
 def _source(source: np.ndarray | None) -> np.ndarray | None:
@@ -206,17 +191,12 @@ def _check_source(source: np.ndarray, plan: Plan) -> np.ndarray:
 
 
 class ProbabilityScan:
-    """:func:`probability_stats` of an input, measured by a blocked pass while it computes
-    (``scan=``, as :class:`NonFiniteScan`): the input is read once, not twice.
+    """:func:`probability_stats` of a pass's input (or ``source``, as :class:`NonFiniteScan`).
 
-    Each block is checked on the input's own values in float64, the rows
-    :func:`probability_stats` checks: the pass's chunk itself when it holds them (float64
-    rows), else the block re-read from the input (hot in cache: the pass has just loaded it)
-    into a per-thread buffer, so a float64 input computed in float32 gets the same verdict.
-    ``source`` checks another array of the input's shape instead (probability targets), as
-    ``NonFiniteScan``'s. Counts are summed, and the first value outside [0, 1] and the first
-    row off 1 are the lowest in sample order: :meth:`result` is ``probability_stats``'s on any
-    number of threads, whatever order the blocks run in.
+    Each block is checked on the input's own values in float64: the pass's chunk when it
+    holds them, else the block re-read (hot in cache) into a per-thread buffer, so a float64
+    input computed in float32 gets the same verdict. The first value outside [0, 1] and the
+    first row off 1 are the lowest in sample order, whatever order the blocks run in.
 
     >>> from xent_cli.core import prepare_targets
     >>> from xent_cli.engine.passes import evaluate

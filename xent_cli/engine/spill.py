@@ -1,16 +1,12 @@
 """Per-sample vectors that leave RAM when they are big: memory-mapped temporary files.
 
-The blocked passes keep the logits on disk, but a few vectors hold one value per sample
-(the losses, the targets as int64, which samples count). Below 64 classes those are not
-small: at C = 10 the float64 losses are 0.8x the size of the float32 logits. When the data
-they come from is itself on disk (a memory-mapped ``.npy``: :func:`on_disk`) and they pass
-``spill_bytes``, :func:`empty` makes them in a nameless temporary file in
-:func:`~xent_cli.system.temp_directory` and maps it, so anonymous memory stays bounded
-whatever the number of samples: the pages are file-backed, and the kernel can write them out
-and drop them under memory pressure. The disk space is checked and reserved first (a full
-disk is one error line, never a SIGBUS); the file has no name from the start, so nothing is
-left behind, even after ``kill -9``. Arrays held in memory keep their per-sample vectors in
-memory too (smaller than they are): a library call on them never touches the disk.
+A few vectors hold one value per sample (the losses, the targets as int64, which samples
+count): at C = 10 the float64 losses are 0.8x the size of the float32 logits. When the data
+they come from is on disk (:func:`on_disk`) and they pass ``spill_bytes``, :func:`empty`
+makes them in a nameless temporary file, its space reserved first (a full disk is one error
+line, never a SIGBUS), and maps it: anonymous memory stays bounded whatever the number of
+samples, and nothing is left behind, even after ``kill -9``. Arrays in memory keep theirs in
+memory: a library call on them never touches the disk.
 """
 
 from __future__ import annotations
@@ -48,12 +44,9 @@ def on_disk(array: object) -> bool:
 def empty(
     n: int, dtype: npt.DTypeLike, what: str = "per-sample values", *, spill: bool = True
 ) -> np.ndarray:
-    """An uninitialised vector of ``n`` values: ``np.empty``, or with ``spill`` (callers
-    pass :func:`on_disk` of the data it is made from) and past ``spill_bytes`` a
-    ``np.memmap`` of a nameless temporary file in ``$TMPDIR``, its space reserved.
-
-    ``what`` names the vector in the error raised (:class:`InputError`) when the file
-    cannot be made or the disk is too full to hold it.
+    """An uninitialised vector of ``n`` values: ``np.empty``, or with ``spill`` and past
+    ``spill_bytes`` a memory map of a nameless temporary file in ``$TMPDIR``; ``what`` names
+    it in the :class:`InputError` when the file cannot be made or the disk is too full.
 
     >>> empty(3, np.float64).shape
     (3,)

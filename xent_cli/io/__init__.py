@@ -1,13 +1,11 @@
 """Bytes in and out: what the user's files, pipes and literals hold, and the files xent writes.
 
 ``sources`` reads an argument (a path, ``-`` or a literal), telling the format by content
-first, extension second; ``text``, ``json`` and ``npy`` are the reference readers (every
-error names the place), ``text_bulk``, ``json_simd`` and ``npy_stream`` their fast or
-bounded-memory siblings, which import them (never the other way round); ``memory``
-estimates whether a parse fits; ``inputs`` turns a command's arguments into arrays and
-checked targets; ``writers`` is the one atomic writer of ``-o`` and ``--export``. It may
-import :mod:`xent_cli.engine` and :mod:`xent_cli.core`, never :mod:`xent_cli.analysis` or
-what is above it.
+first; ``text``, ``json``, ``npy`` are the reference readers, ``text_bulk``, ``json_simd``,
+``npy_stream`` their fast or bounded siblings (which import them, never the other way round);
+``memory`` says whether a parse fits; ``inputs`` turns a command's arguments into arrays and
+checked targets; ``writers`` is the one atomic writer. It may import :mod:`xent_cli.engine`
+and :mod:`xent_cli.core`, never :mod:`xent_cli.analysis` or what is above it.
 """
 
 from .inputs import (

@@ -1,10 +1,8 @@
 """From command-line specs (paths, ``-``, literals) to the arrays and checked targets a loss
 call takes.
 
-This is the glue between :mod:`.sources` and the core that does not belong in the Click
-layer: where the targets come from, class names, label vectors written as a row or a column,
-and the checks that need both the logits and the targets, made once here, with errors that
-name where each input came from.
+Where the targets come from, class names, label vectors written as a row or a column, and
+the checks that need both the logits and the targets, made once, naming each input's source.
 """
 
 from __future__ import annotations

@@ -92,8 +92,7 @@ def to_array(
     """Turn a rectangular nested list into an array: float64, or unicode when ``role`` is
     "targets" and a leaf is a string (numbers are then kept as their text).
 
-    ``no_booleans`` says that ``value`` holds no ``True``/``False`` (the JSON text has no
-    ``true``/``false``), so that NumPy may convert it in one go.
+    ``no_booleans``: ``value`` holds no ``True``/``False``, so NumPy may convert it at once.
 
     >>> to_array([[1, 2], [3, 4.5]], "$", "x.json", "logits").tolist()
     [[1.0, 2.0], [3.0, 4.5]]

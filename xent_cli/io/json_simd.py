@@ -1,18 +1,11 @@
 """Large JSON arrays of numbers read straight into NumPy: pysimdjson (the ``fast`` extra).
 
-:mod:`.json`'s reader stays the reference (this module imports it; it imports nothing of
-this one). simdjson parses
-the document (valid JSON only: no ``NaN``, no integer beyond 64 bits, no lone surrogate) and
-copies a 1-D or 2-D array of numbers into a float64 buffer without making a Python object per
-number; it parses numbers as Python does, to the bit (correctly rounded). Anything else (a
-string, ``null`` or ``true`` among the numbers, a ragged or deeper array, a key other than
-``logits``/``targets``/``labels``/``classes``, a key given twice, a document simdjson refuses)
-makes :func:`fast_json` return None, and the standard-library reader takes the input, with
-its messages naming the JSON path as always.
-
-Measured on 2 cores (``bench/parse.py``): ``json`` + the reader ~16 MB/s, ~30 MB/s with the
-NumPy conversion of :func:`.json.to_array`; simdjson ~180-250 MB/s, with an import of ~10 ms,
-hence ``json_fast_bytes``.
+:mod:`.json`'s reader stays the reference (imported here, never the other way round).
+simdjson parses valid JSON only (no ``NaN``, no integer beyond 64 bits, no lone surrogate)
+and copies a 1-D or 2-D array of numbers into a float64 buffer, rounding as Python does.
+Anything else (a string, ``null`` or ``true`` among the numbers, a ragged or deeper array,
+another key, a key given twice) makes :func:`fast_json` return None: the reference takes the
+input, its messages naming the JSON path. ~180-250 MB/s against ~30 (``bench/parse.py``).
 """
 
 from __future__ import annotations

@@ -1,13 +1,9 @@
 """Will a parse fit in memory? Estimates, checked before the memory is taken.
 
-Text, JSON, ``.npz`` members and anything but a ``.npy`` read from a pipe are held in memory
-(a ``.npy`` file is memory-mapped, and a big ``.npy`` from a pipe is copied to a temporary
-file that is); an input bigger than the memory left would get the process killed by the
-kernel, with no message. So the readers estimate what a parse needs and compare it with
-``system.available_memory()`` first (looked up there at each call, so a test can
-stand in for it), and say so when it does not fit. The
-estimates are deliberately on the high side (they were measured with ``tracemalloc`` on the
-parsers: about 80 bytes per text cell and 300 more per row, 60 per JSON value).
+Text, JSON and ``.npz`` members are held in memory; one bigger than the memory left would
+get the process killed with no message. So the readers estimate what a parse needs (on the
+high side, measured with ``tracemalloc``: 80 bytes per text cell and 320 per row, 60 per JSON
+value) and compare it with ``system.available_memory()`` first (looked up at each call).
 """
 
 from __future__ import annotations
@@ -86,12 +82,9 @@ def read_bounded(
     """Read a whole stream (a pipe, a device, a file) without outgrowing the memory left.
 
     ``size_hint`` (a regular file's size) is checked before anything is read; a stream of
-    unknown size is read in chunks (``read_chunk``) and refused as soon as holding it (twice,
-    while the chunks are joined) would not fit. ``first`` sees the first chunk of such a
-    stream and may refuse it at once (``/dev/urandom`` is not read to the end of the memory
-    to learn it is not text). ``head`` is what the caller has already read of the stream: it
-    comes first in the result and counts towards the memory held (``first`` then sees the
-    next chunk only).
+    unknown size is read ``read_chunk`` at a time and refused once holding it twice would not
+    fit. ``first`` sees the first chunk and may refuse it (``/dev/urandom`` is not text);
+    ``head``, already read by the caller, comes first and counts towards the memory held.
     """
     if size_hint is not None:
         check_memory(2 * (size_hint + len(head)), source, "reading this input")

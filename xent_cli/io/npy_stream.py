@@ -1,9 +1,6 @@
 """A big ``.npy`` on standard input -> a read-only memory map, in bounded memory.
 
-Its one job is :func:`load_npy_stream`: when standard input reads a regular file the data is
-memory-mapped where it is; from a pipe it is copied, a chunk at a time, to a nameless
-temporary file in :func:`~xent_cli.system.temp_directory` that is memory-mapped in turn.
-The header checks are :mod:`.npy`'s.
+Its one job is :func:`load_npy_stream`; the header checks are :mod:`.npy`'s.
 """
 
 from __future__ import annotations
@@ -152,18 +149,12 @@ def _map_in_place(
 def load_npy_stream(head: bytes, stream: BinaryIO, source: str, role: str) -> np.ndarray:
     """Load a big ``.npy`` from standard input in bounded memory, never unpickling.
 
-    ``head`` holds the first bytes of the stream (the header and more); ``stream`` the rest.
-    The header is checked first, as for a file (an absurd shape allocates nothing). When the
-    stream reads a regular file (``xent compute - y.npy < x.npy``) the data is memory-mapped
-    where it is. From a pipe, it is copied a chunk at a time (one reused 1 MiB buffer) to a
-    temporary file in :func:`~xent_cli.system.temp_directory`, and the result is a read-only
-    :class:`numpy.memmap` of that file. The file has no name once it is open (POSIX:
-    ``O_TMPFILE``, or unlinked at once), so nothing is left behind whatever happens, Ctrl-C and
-    ``kill -9`` included; its space is freed with the map. Bytes after the data are not read.
-
-    Raises :class:`InputError` for a bad header, a stream shorter than the header promises
-    (``truncated file``, as for a file), or a temporary file that cannot be created or
-    written (naming the directory); an error reading ``stream`` is an ``OSError``.
+    ``head`` holds the first bytes of the stream (the header and more). The header is checked
+    first, as for a file. Standard input that reads a regular file is memory-mapped where it
+    is; a pipe is copied a chunk at a time to a nameless temporary file (nothing is left
+    behind, ``kill -9`` included), memory-mapped read-only. Bytes after the data are not read.
+    A bad header, a short stream or a temporary file that cannot be made is an
+    :class:`InputError`; an error reading ``stream`` is an ``OSError``.
     """
     end = _declared_header_end(head)
     if end is not None and end > len(head):  # a header of megabytes: numpy refuses it anyway

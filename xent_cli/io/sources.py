@@ -1,11 +1,9 @@
 """Bytes, paths and literals -> numpy arrays, with one-line errors that name the place.
 
-``load`` reads the LOGITS and TARGETS arguments; ``load_list`` reads list options such as
-``--weight``. Every problem with the input is an :class:`InputError` whose message names the
-source (the path as given, ``'<stdin>'`` or ``'literal'``), the place (row and column, JSON
-path or ``.npz`` member), what was found and what was expected. No other exception escapes
-for any input bytes. Formats are recognised by content first (magic bytes, a leading ``[``
-or ``{``), by extension second.
+``load`` reads the LOGITS and TARGETS arguments, ``load_list`` list options (``--weight``).
+Any bad input is an :class:`InputError` naming the source (the path, ``'<stdin>'`` or
+``'literal'``), the place, what was found and what was expected; no other exception escapes.
+Formats are told by content first (magic bytes, a leading ``[`` or ``{``), extension second.
 
 >>> load("1,2,3,4;5,6,7,8").array.shape
 (2, 4)
@@ -55,13 +53,9 @@ _FOREIGN = (
 
 @dataclass(frozen=True)
 class Loaded:
-    """What one input yields.
-
-    ``array`` is the main array (logits, or targets); ``source`` the display name (the path
-    as given, ``'<stdin>'`` or ``'literal'``); ``class_names`` come from a CSV header row of
-    names or a JSON/npz ``classes`` key; ``targets`` are carried by a logits input (an
-    npz/JSON ``targets``/``labels`` key, or a CSV ``label``/``target`` column).
-    """
+    """What one input yields: its main array; its display name (``source``); class names
+    (a CSV header, a JSON/npz ``classes`` key); targets carried by a logits input (a
+    ``targets``/``labels`` key, a CSV ``label`` column)."""
 
     array: np.ndarray
     source: str
@@ -239,11 +233,8 @@ def load(
     """Read logits or targets from a path, ``-`` (standard input) or a literal.
 
     A literal is tried only when no file of that name exists: ``1,2,3,4`` is one row,
-    ``1,2,3,4;5,6,7,8`` two rows, ``[...]``/``{...}`` JSON. Text input is always 2-D.
-    ``role`` is ``"logits"`` (numbers only) or ``"targets"`` (cells that are not numbers give
-    a unicode array of class names). ``input_format`` is one of ``spec.INPUT_FORMATS``.
-
-    Raises :class:`InputError` (one line, naming source and place) for any bad input.
+    ``1,2,3,4;5,6,7,8`` two, ``[...]``/``{...}`` JSON; text is always 2-D. ``role``
+    ``"targets"`` lets cells be class names; ``input_format`` is one of ``INPUT_FORMATS``.
 
     >>> load("[1, 2, 3]").array.tolist()
     [1.0, 2.0, 3.0]
@@ -287,9 +278,8 @@ def load_list(
 ) -> np.ndarray:
     """Read a list option (``--weight``, ``--sample-weight``, ``--labels``, ``--classes``).
 
-    ``spec`` is a literal (``1,2,0.5``; ``;`` or whitespace separate too; or a JSON list),
-    ``-`` or a file in any format :func:`load` reads; the result is flattened to 1-D:
-    float64 when ``numeric``, else a unicode array of the items (numbers as ``'2'``).
+    ``spec`` is a literal (``1,2,0.5``, also with ``;`` or spaces, or a JSON list), ``-`` or a
+    file :func:`load` reads; flattened to float64 when ``numeric``, else to text (``'2'``).
 
     >>> load_list("1; 2 0.5", option="--weight").tolist()
     [1.0, 2.0, 0.5]

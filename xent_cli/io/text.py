@@ -1,9 +1,9 @@
 """Delimited text (CSV/TSV/whitespace) and command-line literals -> numpy arrays, cell by
 cell: the reference reader, whose errors name the row and column.
 
-Rows are numbered as an editor numbers the lines of the file (1-based, comment and blank
-lines counted); columns are 1-based. Large plain tables go to :mod:`.text_bulk` first (the
-caller, :mod:`.sources`, decides); this module imports nothing of it.
+Rows are numbered as an editor numbers the lines (1-based, comment and blank lines
+counted); columns from 1. Large plain tables go to :mod:`.text_bulk` first (:mod:`.sources`
+decides); this module imports nothing of it.
 """
 
 from __future__ import annotations
@@ -284,10 +284,9 @@ def parse_text(data: bytes, source: str, role: str) -> Parsed:
 def parse_literal(spec: str, role: str) -> np.ndarray | None:
     """Parse a literal such as ``1,2,3;4,5,6`` into a 2-D array, or None if it is not one.
 
-    Text that has a cell which is not a number is a literal only when it has two or more
-    cells and does not look like a file path, so that a mistyped file name is reported as a
-    missing file. Such a literal gives class names for role ``targets``, and an
-    :class:`InputError` naming the cell for role ``logits``.
+    Text with a cell that is not a number is a literal only with two or more cells and no
+    look of a path (a mistyped file name is a missing file): class names for ``targets``,
+    an :class:`InputError` naming the cell for ``logits``.
 
     >>> parse_literal("1,2;3,4", "logits").tolist()
     [[1.0, 2.0], [3.0, 4.0]]

@@ -1,18 +1,11 @@
 """A large, plain table of logits parsed whole: polars (the ``fast`` extra), else NumPy.
 
-:mod:`.text`'s cell-by-cell parser stays the reference (this module imports it; it imports
-nothing of this one). The first two data lines go through that parser (header, label
-column, delimiter, quotes); the rest is handed to a bulk parser. Both parse a number as
-Python's ``float()`` does, to the bit (correctly rounded; ``nan``, ``inf``, ``-0.0``), and
-refuse what ``float()`` refuses. Anything they cannot take as it is (a quote, an empty
-cell, a blank line in the middle for polars, a ragged row, a label that is not a number)
-makes :func:`bulk_logits` return None: the caller then parses cell by cell, and its error
-messages name the row and column as always.
-
-Measured on 2 cores (``bench/parse.py``): the per-cell parser ~25 MB/s, ``np.loadtxt``
-~55 MB/s, polars ~250-340 MB/s after an import of ~0.15 s, hence ``text_fast_bytes``: its
-import is paid back from about that size on (measured, whole command: 0.39 s against
-NumPy's 0.49 s at 16 MB, even at ~11 MB, 0.32 s against 0.28 s at 8 MB).
+:mod:`.text`'s cell-by-cell parser stays the reference: the first two data lines go through
+it (header, label column, delimiter), the rest to a bulk parser that rounds as ``float()``
+does, to the bit. Anything it cannot take as it is (a quote, an empty cell, a ragged row, a
+label that is not a number) makes :func:`bulk_logits` return None, and the caller parses cell
+by cell, naming the row and column of any error. Polars: ~250-340 MB/s (``bench/parse.py``)
+after an import of ~0.15 s, paid back from ``text_fast_bytes`` on; ``np.loadtxt`` ~55 MB/s.
 """
 
 from __future__ import annotations
@@ -127,10 +120,8 @@ def _with_numpy(text: str, delimiter: str | None, width: int, layout: Layout) ->
 def bulk_logits(data: bytes, source: str) -> Parsed | None:
     """Parse a table of logits whole, or return None to have it parsed cell by cell.
 
-    The result is what the cell-by-cell parser gives: the same array (float64, C order),
-    targets and class names. Polars reads large comma/tab/semicolon tables, NumPy the rest and
-    what polars refuses. Raises only the errors that the cell-by-cell parser raises first
-    (text that is not UTF-8).
+    The result is the cell-by-cell parser's, to the bit. Polars reads large comma, tab or
+    semicolon tables, NumPy the rest; raises only what that parser raises first (not UTF-8).
 
     >>> array, targets, names = bulk_logits(b"a,b,label\\n1,2,0\\n3,4,1\\n", "x.csv")
     >>> array.tolist(), targets.tolist(), names

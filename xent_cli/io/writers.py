@@ -1,11 +1,9 @@
 """Results -> files: arrays (``-o``: ``.npy``, ``.csv``, ``.txt`` or ``.json`` by extension),
 text (``--export``), and the checks of an output path made before any work.
 
-Every file is written by the one atomic writer: the data goes to a temporary file in the
-target's directory, which is synced to disk and replaces the target only once it is complete;
-on any failure (Ctrl-C included) the temporary file is removed and the target is left as it
-was. Failures are :class:`~xent_cli.errors.OutputError`; a path that would lose an input is a
-:class:`~xent_cli.errors.UsageError`.
+The one atomic writer: a temporary file beside the target, synced, replaces it only when
+complete; on any failure (Ctrl-C included) it is removed and the target left as it was.
+Failures are :class:`~xent_cli.errors.OutputError`.
 
 >>> import pathlib, tempfile
 >>> with tempfile.TemporaryDirectory() as directory:
@@ -107,8 +105,7 @@ def write_text(path: str, text: str) -> None:
 
 @contextlib.contextmanager
 def npy_output(path: str, shape: tuple[int, ...], dtype: npt.DTypeLike) -> Iterator[np.ndarray]:
-    """A writable ``.npy`` memory map for a result too big to hold: fill it block by block;
-    it replaces ``path`` (atomically, synced) only when the ``with`` body succeeds.
+    """A writable ``.npy`` memory map that replaces ``path`` when the ``with`` body succeeds.
 
     >>> import pathlib, tempfile
     >>> with tempfile.TemporaryDirectory() as directory:
@@ -160,10 +157,9 @@ def result_map(
 ) -> np.memmap:
     """A new ``.npy`` at ``path`` opened as a writable memory map, its disk space reserved.
 
-    A memory map of a sparse file learns that the disk is full only when a page is first
-    written, and then the process dies of SIGBUS; the blocks are allocated here instead
-    (``posix_fallocate``), so a full disk is an :class:`OutputError` (``what: reason``, then
-    ``; advice``) before any work. File systems that cannot reserve space are used as they are.
+    A sparse memory map learns of a full disk only when a page is written (SIGBUS); the
+    blocks are allocated here instead, so a full disk is an :class:`OutputError` (``what:
+    reason; advice``) before any work.
     """
     mm = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=tuple(shape))
     fd = os.open(path, os.O_RDWR)
@@ -240,11 +236,8 @@ def _json_writer(
 ) -> Callable[[BinaryIO], None]:
     """Nested lists, non-finite numbers as ``null`` (always valid JSON), then a newline.
 
-    The bytes are those of ``json.dumps(array.tolist())``, written a slice of about
-    ``write_values`` values at a time along the first axis (deeper, for rows bigger than
-    that), so memory stays bounded whatever the size of the array. ``on_null()`` runs
-    once, after the last byte, when any ``null`` was written (noted slice by slice, in the
-    same pass).
+    The bytes of ``json.dumps(array.tolist())``, written ``write_values`` values at a time
+    (memory stays bounded); ``on_null()`` runs after the last byte when any ``null`` was.
     """
 
     chunk_values = current().write_values
@@ -295,21 +288,11 @@ def check_fits(path: str, ndim: int) -> None:
 def write_array(
     path: str, array: npt.ArrayLike, *, on_null: Callable[[], None] | None = None
 ) -> None:
-    """Write an array to ``path``; the extension chooses the format.
-
-    - ``.npy``: :func:`numpy.save` (dtype and shape kept, no pickles);
-    - ``.csv`` / ``.txt``: one row per line, values comma / space separated in full precision
-      (``repr(float(v))``, so ``nan``/``inf`` read back); a 1-D array is one value per line,
-      a 0-d array one value; more than 2 dimensions is an error (use ``.npy`` or ``.json``);
-    - ``.json``: nested lists, non-finite values as ``null``; then ``on_null()``, if given,
-      runs once when any ``null`` was written (found while writing: no second pass), before
-      the file replaces ``path``: if it raises, ``path`` is left untouched.
-
-    Text formats are converted and written a slice of about ``write_values`` values at a
-    time, so an array too big to hold (a memory map) is never held whole, nor its text.
-
-    Raises :class:`OutputError` for an unknown extension, an array that does not fit the
-    format, or a file that cannot be written; the target is then left untouched.
+    """Write an array to ``path``, in the format of its extension: ``.npy`` (``np.save``);
+    ``.csv``/``.txt`` (one row per line, ``repr(float(v))``: ``nan``/``inf`` read back; at
+    most 2-D); ``.json`` (nested lists, non-finite values as ``null``, then ``on_null()``,
+    before the file replaces ``path``: if it raises, ``path`` is left as it was). Text goes
+    a slice of ``write_values`` values at a time: a memory map is never held whole.
     """
     extension = os.path.splitext(path)[1].lower()
     if extension not in OUTPUT_EXTENSIONS:

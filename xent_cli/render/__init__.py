@@ -1,12 +1,10 @@
 """Results as text and Rich renderables: what a command shows, never where it goes.
 
-``numbers`` writes numbers (rounded, truncated, full precision) and bars; ``plain`` arrays
-as plain, CSV and JSON text; ``tables`` the loss and arrays as Rich tables; ``insight`` the
-metrics, per-class, worst-samples and histogram pieces; ``explain`` every step of the loss;
-``outputs`` picks the view for each ``--format``; ``export`` turns a view into an SVG picture
-or an HTML page. No files, no stdout, no Click: :mod:`xent_cli.cli` prints and writes. Rich is
-imported only where a table is drawn. It may import everything below it (the API, the
-analyses, the core), never :mod:`xent_cli.cli`.
+``numbers`` writes numbers, bars and arrays as plain, CSV and JSON text; ``tables`` the loss
+and arrays as Rich tables; ``insight`` the insight pieces; ``explain`` every step of the loss;
+``outputs`` picks the view for each ``--format`` and makes ``--export``'s SVG or HTML. No
+files, no stdout, no Click; Rich only where a table is drawn. It may import everything below
+it (the API, the analyses, the core), never :mod:`xent_cli.cli`.
 """
 
 from .outputs import (

@@ -1,10 +1,8 @@
 """Results -> what a command shows, in each ``--format`` (table, plain, json, csv).
 
 Nothing here prints: each function returns (or yields, for an array of any size) a string or
-a Rich renderable, with a flag that says whether non-finite numbers were mapped to JSON
-``null``; ``--export`` makes the table view an SVG picture or an HTML page, as text, which
-the caller writes with the one atomic writer (:func:`xent_cli.io.write_text`). Rich is
-imported only when a table is asked for.
+a Rich renderable, with a flag that says whether non-finite numbers became JSON ``null``;
+``--export`` makes the table view SVG or HTML text. Rich is imported only for tables.
 """
 
 from __future__ import annotations

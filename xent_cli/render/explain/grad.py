@@ -1,12 +1,10 @@
 """Step 7 of the ``explain`` view (``explain --grad``): the gradient d loss / d input, written
 out the way step 4 writes the softmax.
 
-For logits the gradient of each sample is ``s·(p·Σa − a)``, where ``a`` is the target the
-loss pulls ``p`` towards (``onehot(y)``, or with class weights, label smoothing, probability
-targets and sample weights, ``(1 − ε)·w[y]·onehot(y) + ε/C·w``, ``w·((1 − ε)q + ε/C)``, times
-the sample weight) and ``s`` is the reduction's scale (``1/divisor`` for mean, 1 for sum and
-none). With no weights or smoothing ``Σa = 1`` and it is the familiar ``p − onehot(y)``.
-Nothing here prints.
+For logits each sample's gradient is ``s·(p·Σa − a)``: ``a`` the target the loss pulls ``p``
+towards (``onehot(y)``, or ``(1 − ε)·w[y]·onehot(y) + ε/C·w``, ``w·((1 − ε)q + ε/C)``, times
+the sample weight), ``s`` the reduction's scale. Without weights or smoothing it is the
+familiar ``p − onehot(y)``. Nothing here prints.
 """
 
 from __future__ import annotations
