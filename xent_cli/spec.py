@@ -35,8 +35,7 @@ EXPORT_EXTENSIONS = (".svg", ".html")
 @dataclass(frozen=True)
 class LossSpec:
     """The loss asked for (torch's options; ``dtype``: the precision of the row-wise math,
-    ``None``/``"auto"`` by the input's); a bad value is a :class:`~xent_cli.errors.UsageError`.
-    """
+    ``None``/``"auto"`` by the input's); a bad value is a :class:`~xent_cli.errors.UsageError`."""
 
     reduction: str = "mean"
     ignore_index: int = -100

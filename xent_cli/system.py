@@ -95,8 +95,7 @@ def temp_directory() -> str:
     :func:`tempfile.gettempdir`.
 
     A directory named in the environment is used as it is, never silently replaced (``/tmp``
-    may be a small ``tmpfs``, which is memory).
-    """
+    may be a small ``tmpfs``, which is memory)."""
     for name in ("TMPDIR", "TEMP", "TMP"):
         value = os.environ.get(name)
         if value:

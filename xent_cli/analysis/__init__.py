@@ -20,11 +20,5 @@ from .explain import (
 )
 from .insight import analyze as analyze
 from .insight_pass import InsightPass as InsightPass
-from .mistakes import (
-    FixedLoss as FixedLoss,
-    find_mistakes as find_mistakes,
-)
-from .records import (
-    Insight as Insight,
-    Metrics as Metrics,
-)
+from .mistakes import FixedLoss as FixedLoss, find_mistakes as find_mistakes
+from .records import Insight as Insight, Metrics as Metrics

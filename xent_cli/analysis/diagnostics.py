@@ -152,8 +152,7 @@ def check_inputs(
     """Every input warning: non-finite logits, bad probabilities (input or targets).
 
     ``in_pass=True`` leaves out every check a :class:`PassChecks` makes in the pass instead
-    (its :meth:`~PassChecks.messages`), for a caller whose pass reads big ``x``.
-    """
+    (its :meth:`~PassChecks.messages`), for a caller whose pass reads big ``x``."""
     axis = normalize_class_axis(np.ndim(x), spec.class_axis)
     out = []
     if not in_pass:

@@ -1,8 +1,6 @@
-"""The steps of the loss as data, for the CLI (or a notebook) to render.
-
-The steps are the source post's: the logits, the max shift, exp and the row sums, the
-softmax, each sample's ``-log p``, the reduction. Only the first ``rows`` samples are read
-(not the rest of a big input); the per-sample losses are kept for all.
+"""The steps of the loss as data, for the CLI (or a notebook) to render: the source post's
+logits, max shift, exp and row sums, softmax, each sample's ``-log p``, the reduction. Only
+the first ``rows`` samples are read (not the rest of a big input); the losses are kept for all.
 """
 
 from __future__ import annotations
@@ -45,12 +43,9 @@ class Options:
 
 @dataclass(frozen=True)
 class Explanation:
-    """The steps for the first ``len(shown)`` samples, and the totals for all of them.
-
-    Arrays named per row have one entry per shown sample, ``(R,)`` or ``(R, C)``.
-    For ``input_kind`` ``probs`` or ``logprobs`` there is no shift/exp step (``shifted``,
-    ``exp`` and ``exp_sum`` are None) and ``softmax`` is the probabilities given.
-    """
+    """The steps for the first ``len(shown)`` samples (arrays of ``(R,)`` or ``(R, C)``), and
+    the totals for all. For probabilities or log-probabilities there is no shift/exp step
+    (``shifted``, ``exp``, ``exp_sum`` are None) and ``softmax`` is the probabilities given."""
 
     options: Options
     input_shape: tuple[int, ...]

@@ -106,8 +106,7 @@ class Accumulator:
         index of the first sample. Reads only the settings: safe on several threads at once.
 
         ``loss`` ``(n,)`` are the per-sample losses the core computed (default ``-log p[y]``);
-        ``valid`` marks the targets used (default: index targets not ``ignore_index``).
-        """
+        ``valid`` marks the targets used (default: index targets not ``ignore_index``)."""
         # Whole-block passes stay in the compute precision (float32 for float32 input), with
         # float64 row sums; only per-row vectors are float64. Few passes: this runs on GBs.
         lp = np.asarray(logp)

@@ -53,8 +53,7 @@ class Metrics:
 class Insight:
     """What was asked for: each piece is None unless requested.
 
-    ``per_class``, ``worst`` and ``histogram`` are lists/dicts already in their JSON form.
-    """
+    ``per_class``, ``worst`` and ``histogram`` are lists/dicts already in their JSON form."""
 
     metrics: Metrics | None = None
     per_class: list[dict[str, Any]] | None = None

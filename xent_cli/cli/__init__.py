@@ -33,8 +33,7 @@ def main(prog_name: str | None = None) -> None:
 
     Interrupted during the imports, xent exits 130 (128 + SIGINT), as for a Ctrl-C later on,
     and prints nothing; a closed output pipe exits 141, as later on. A Ctrl-C that the parent
-    process set to be ignored stays ignored.
-    """
+    process set to be ignored stays ignored."""
     previous = signal.getsignal(signal.SIGINT)
     if previous is signal.default_int_handler:
         signal.signal(signal.SIGINT, _quit)

@@ -14,8 +14,7 @@ def cli() -> None:
     """Cross-entropy loss exactly as PyTorch computes it, with every step shown.
 
     LOGITS and TARGETS are files (CSV/TSV, JSON, .npy, .npz), '-' for standard input, or
-    literals such as 1,2,3,4;5,6,7,8 (rows separated by ';').
-    """
+    literals such as 1,2,3,4;5,6,7,8 (rows separated by ';')."""
 
 
 for _command in COMMANDS:

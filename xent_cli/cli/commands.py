@@ -6,6 +6,7 @@ renders (:mod:`xent_cli.render`); :mod:`.emit` routes the results to stdout, ``-
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import click
@@ -16,7 +17,7 @@ from ..analysis import PassChecks, result
 from ..core import ProbTargets, compute_dtype, normalize_class_axis
 from ..engine import Scan
 from ..errors import UsageError
-from ..io import Inputs, class_axis_of, gather, read_logits
+from ..io import Inputs, check_fits, class_axis_of, gather, read_logits
 from ..render import Shown, explain_output, loss_output
 from . import emit
 from .env import Env
@@ -30,7 +31,7 @@ from .options import (
     output_options,
     parse,
 )
-from .progress import Progress, progress_bar
+from .progress import progress_bar
 
 
 def _scan(checks: PassChecks | None) -> Scan | None:
@@ -51,26 +52,22 @@ def _loss_call(
 
     ``-o`` is checked before the inputs are read, then whether it can hold the result (the
     logits' shape, or without the class axis: ``per_sample``). The warnings told before the
-    pass are given here; the checks a blocked pass makes come back, for :func:`_after_pass`.
-    """
-    src = o
-    emit.check_outputs(
-        o, src.logits, src.targets, src.weight, src.sample_weight, src.classes, src.labels
-    )
+    pass are given here; the checks a blocked pass makes come back, for :func:`_after_pass`."""
+    emit.check_outputs(o, o.logits, o.targets, o.weight, o.sample_weight, o.classes, o.labels)
     data = gather(
-        src.logits,
-        src.targets,
+        o.logits,
+        o.targets,
         spec=o.loss,
-        labels=src.labels,
-        classes=src.classes,
-        weight=src.weight,
-        sample_weight=src.sample_weight,
-        input_format=src.input_format,
+        labels=o.labels,
+        classes=o.classes,
+        weight=o.weight,
+        sample_weight=o.sample_weight,
+        input_format=o.input_format,
         stdin=env.stdin,
     )
     if o.output:  # before any work on the data
         ndim = data.logits.ndim
-        emit.check_array_ndim(o.output, max(ndim - 1, 0) if per_sample else ndim)
+        check_fits(o.output, max(ndim - 1, 0) if per_sample else ndim)
     targets = data.targets
     assert targets is not None  # gather needs them
     if o.ignore_index is not None and isinstance(targets, ProbTargets):
@@ -144,11 +141,7 @@ def explain(env: Env, /, **kw: Any) -> None:
 
     def produce(fmt: str) -> Shown:
         return explain_output(
-            steps,
-            fmt,
-            class_names=data.class_names,
-            digits=o.digits,
-            truncate=o.truncate,
+            steps, fmt, class_names=data.class_names, digits=o.digits, truncate=o.truncate
         )
 
     emit.export(env, o, produce, "xent explain")
@@ -166,13 +159,9 @@ def grad(env: Env, /, **kw: Any) -> None:
     """d loss / d logits (same options as compute): the gradient torch's autograd gives."""
     o = parse(kw)
     call, data, checks = _loss_call(env, o)
-
-    def fill(out: np.ndarray | None, progress: Progress | None) -> np.ndarray:
-        return api.run_grad(call, out=out, progress=progress, scan=_scan(checks))
-
-    x = data.logits
-    axis = normalize_class_axis(x.ndim, o.loss.class_axis)
-    after = lambda: _after_pass(o, checks)  # noqa: E731 - a callback, named for its role
+    fill = partial(api.run_grad, call, scan=_scan(checks))
+    x, after = data.logits, partial(_after_pass, o, checks)
+    axis = normalize_class_axis(x.ndim, o.class_axis)
     emit.emit_array(env, o, x.shape, np.float64, fill, "grad", axis, data.class_names, after)
 
 
@@ -189,26 +178,15 @@ def softmax(env: Env, /, **kw: Any) -> None:
     loaded = read_logits(o.logits, input_format=o.input_format, stdin=env.stdin)
     x = loaded.array
     if o.output:  # the result has the logits' shape: can -o hold it? Before any work
-        emit.check_array_ndim(o.output, x.ndim)
-    axis = class_axis_of(x.ndim, o.loss.class_axis)
+        check_fits(o.output, x.ndim)
+    axis = class_axis_of(x.ndim, o.class_axis)
     before, checks = api.softmax_checks(x, axis, warn=o.warn)
     emit.report(before, o)
-
-    def fill(out: np.ndarray | None, progress: Progress | None) -> np.ndarray:
-        return api.run_softmax(
-            x,
-            axis,
-            log=o.log,
-            dtype=o.loss.dtype,
-            threads=o.threads,
-            out=out,
-            progress=progress,
-            scan=_scan(checks),
-        )
-
-    name = "log_softmax" if o.log else "softmax"
-    dtype = compute_dtype(x.dtype, o.loss.dtype)
-    after = lambda: _after_pass(o, checks)  # noqa: E731 - a callback, named for its role
+    fill = partial(
+        api.run_softmax, x, axis, log=o.log, dtype=o.dtype, threads=o.threads, scan=_scan(checks)
+    )
+    name, dtype = "log_softmax" if o.log else "softmax", compute_dtype(x.dtype, o.dtype)
+    after = partial(_after_pass, o, checks)
     emit.emit_array(env, o, x.shape, dtype, fill, name, axis, loaded.class_names, after)
 
 

@@ -5,7 +5,7 @@ terminal (through :class:`~xent_cli.cli.env.Env`), and holds no math.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import click
@@ -18,7 +18,7 @@ from ..io import check_array_output, check_fits, check_output_path, write_array,
 from ..render import Shown, array_pieces, export_kind, export_text
 from .env import Env
 from .options import Options
-from .progress import Progress, progress_bar
+from .progress import progress_bar
 
 NULL_WARNING = "JSON has no NaN or Infinity: non-finite numbers are written as null"
 
@@ -91,37 +91,28 @@ def export(env: Env, o: Options, produce: Callable[[str], Shown], title: str) ->
     write_text(path, text)
 
 
-def check_array_ndim(path: str, ndim: int) -> None:
-    """Check that ``-o FILE`` can hold an ``ndim``-D result (``.csv``/``.txt``: at most
-    2-D), once the input's shape is known and before any work: the writer's own error
-    (:func:`xent_cli.io.check_fits`), not a failure after the whole pass."""
-    check_fits(path, ndim)
-
-
 def emit_array(
     env: Env,
     o: Options,
     shape: tuple[int, ...],
     dtype: npt.DTypeLike,
-    fill: Callable[[np.ndarray | None, Progress | None], np.ndarray],
+    fill: Callable[..., np.ndarray],
     name: str,
     axis: int,
-    class_names: Iterable[str] | None,
+    class_names: Sequence[str] | None,
     after: Callable[[], None],
 ) -> None:
-    """Compute an array result with ``fill(out, progress)`` where
+    """Compute an array result with ``fill(out=, progress=)`` where
     :func:`xent_cli.api.result_buffer` puts it, then write it to ``-o`` or print it a chunk at
     a time: the one path for every size. A result ``-o`` cannot hold fails before ``fill``.
     ``after()`` runs once it is computed, before any of it is printed or written: the pass's
-    warnings, or under ``--strict`` their error (an existing ``-o`` file is left as it was).
-    """
+    warnings, or under ``--strict`` their error (an existing ``-o`` file is left as it was)."""
     path = o.output
     if path:  # a shape -o cannot hold: fail now, not after the pass
-        check_array_ndim(path, len(shape))
-    names = None if class_names is None else list(class_names)
+        check_fits(path, len(shape))
     with api.result_buffer(shape, dtype, path) as (buffer, written):
         with progress_bar(f"xent {name}", env) as progress:
-            arr = fill(buffer, progress)
+            arr = fill(out=buffer, progress=progress)
         after()
         if written or write(o, arr):
             return
@@ -133,7 +124,7 @@ def emit_array(
             axis=axis,
             digits=o.digits,
             truncate=o.truncate,
-            class_names=names,
+            class_names=class_names,
             preview=buffer is not None,
         )
         if buffer is None:  # held in memory: all of it first, so a warning about it comes first

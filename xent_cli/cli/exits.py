@@ -108,8 +108,7 @@ class XentGroup(click.Group):
 class Terminated(BaseException):
     """SIGTERM or SIGHUP arrived: unwind (``finally`` blocks remove temporary files), then exit.
 
-    A ``BaseException``, like ``KeyboardInterrupt``, so that no ``except Exception`` swallows it.
-    """
+    A ``BaseException``, like ``KeyboardInterrupt``, so that no ``except Exception`` swallows it."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
@@ -126,8 +125,7 @@ def termination_cleans_up() -> Iterator[None]:
     the process on the spot (so ``-o`` leaves no temporary file behind).
 
     A signal that the parent set to be ignored (``nohup``) stays ignored; outside the main
-    thread (where handlers cannot be set) nothing changes.
-    """
+    thread (where handlers cannot be set) nothing changes."""
     previous = {}
     for name in ("SIGTERM", "SIGHUP"):
         signum = getattr(signal, name, None)
@@ -152,8 +150,7 @@ def buffered_stdout() -> None:
     An unbuffered ``sys.stdout`` passes each write to ``os.write`` once, and when a pipe takes
     only part of it (its reader quit, as ``head -1`` does) the rest is silently dropped: the
     output is cut short and no error is raised. A ``BufferedWriter`` writes everything or
-    raises ``BrokenPipeError``. Click and Rich flush after each output, as before.
-    """
+    raises ``BrokenPipeError``. Click and Rich flush after each output, as before."""
     out = sys.stdout
     if not isinstance(getattr(out, "buffer", None), io.FileIO):
         return

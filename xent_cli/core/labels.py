@@ -1,6 +1,6 @@
-"""Class names: map targets written as names (``cat``, or ``4`` among ``2,4,8``) to columns.
-
-Errors are :class:`~xent_cli.errors.InputError` naming the label and its index."""
+"""Class names: map targets written as names (``cat``, or ``4`` among ``2,4,8``) to columns;
+errors are :class:`~xent_cli.errors.InputError` naming the label and its index.
+"""
 
 from __future__ import annotations
 

@@ -101,12 +101,9 @@ def row_log_probs(x2: np.ndarray, input_kind: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class LossResult:
-    """A loss with what it was made of.
-
-    ``loss`` is a float for ``mean``/``sum`` and an array of the batch shape for ``none``;
-    ``per_sample`` is always the unreduced loss (batch shape, float64); ``count`` is the number
-    of targets used (not ignored); ``weight_sum`` is the divisor of the mean.
-    """
+    """A loss with what it was made of: ``loss`` (a float for ``mean``/``sum``, an array of the
+    batch shape for ``none``), ``per_sample`` (unreduced, float64), ``count`` (targets used) and
+    ``weight_sum`` (the divisor of the mean)."""
 
     loss: Loss
     per_sample: np.ndarray

@@ -24,11 +24,7 @@ from .plan import (
     reshaped as reshaped,
     row_plan as row_plan,
 )
-from .runner import (
-    InOrder as InOrder,
-    Progress as Progress,
-    run as run,
-)
+from .runner import InOrder as InOrder, Progress as Progress, run as run
 from .scans import (
     NonFiniteScan as NonFiniteScan,
     ProbabilityScan as ProbabilityScan,
@@ -38,8 +34,4 @@ from .scans import (
     non_finite_stats as non_finite_stats,
     probability_stats as probability_stats,
 )
-from .spill import (
-    empty as empty,
-    empty_like as empty_like,
-    on_disk as on_disk,
-)
+from .spill import empty as empty, empty_like as empty_like, on_disk as on_disk

@@ -59,11 +59,8 @@ def load(src: np.ndarray, dst: np.ndarray) -> None:
 
 
 class Work:
-    """One thread's buffers for chunks of at most ``rows`` samples of ``n_classes`` classes.
-
-    Everything a block needs is allocated once per thread: fresh temporaries of a few
-    hundred KiB would cost page faults on every block.
-    """
+    """One thread's buffers for chunks of at most ``rows`` samples of ``n_classes`` classes,
+    allocated once (fresh temporaries would cost page faults on every block)."""
 
     def __init__(self, rows: int, n_classes: int, ct: np.dtype, *, second: bool = False):
         size = rows * n_classes
@@ -114,8 +111,7 @@ def shift_exp_sum(
     """``a = exp(xs - max)`` along the class axis; returns the float64 row sums.
 
     With ``keep_shift``, the shifted values stay in ``keep_shift`` and the exponentials go
-    to ``a``; otherwise ``a`` holds the exponentials (the shift happens in place).
-    """
+    to ``a``; otherwise ``a`` holds the exponentials (the shift happens in place)."""
     n = a.shape[1] if col else a.shape[0]
     axis = 0 if col else 1
     mx = np.max(xs, axis=axis, out=w.mx[:n])
@@ -165,8 +161,7 @@ def index_losses(
     """Per-sample losses for logits and class-index targets into ``dest`` (float64), as
     ``core.losses``: ``lse - z_y`` (weighted, smoothed), 0 for ignored samples.
 
-    ``y`` holds safe indices (any class where ignored); ``ignored`` marks them (or None).
-    """
+    ``y`` holds safe indices (any class where ignored); ``ignored`` marks them (or None)."""
     n_classes = w.n_classes
     n = xs.size // n_classes
     a = w.a[: xs.size].reshape(xs.shape)
@@ -263,8 +258,7 @@ def index_grad(
     """Gradient for logits and class-index targets into ``g`` (float64, the chunk's layout).
 
     ``g = p * row_total - A`` with ``A = coef_y * onehot(y) + coef_smooth * w`` (per row),
-    as ``core.grad``: ``p`` is the softmax in the compute precision.
-    """
+    as ``core.grad``: ``p`` is the softmax in the compute precision."""
     n_classes = w.n_classes
     n = xs.size // n_classes
     a = w.a[: xs.size].reshape(xs.shape)
@@ -313,8 +307,7 @@ def index_coefficients(
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """Per-sample ``A`` of ``core.coefficients`` for index targets, in factored form, for
     samples ``m0:m1`` (all by default; element-wise, so a block's are those of the whole):
-    ``A[m] = coef_y[m] * onehot(y[m]) + coef_smooth[m] * w``; and ``row_total = sum_c A[m]``.
-    """
+    ``A[m] = coef_y[m] * onehot(y[m]) + coef_smooth[m] * w``; and ``row_total = sum_c A[m]``."""
     m1 = t.n_rows if m1 is None else m1
     valid, index = t.valid[m0:m1], t.index[m0:m1]
     safe = np.where(valid, index, 0)

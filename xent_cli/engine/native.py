@@ -56,18 +56,16 @@ def halves(src: np.ndarray, dst: np.ndarray) -> bool:
 def col_sums(a: np.ndarray, out: np.ndarray) -> bool:
     """The float64 sums of ``(C, R)`` ``a`` along axis 0 into ``out``: NumPy's additions in
     NumPy's order, 2x faster. One sample (NumPy adds its classes pairwise) is refused."""
-    if not ready(a) or a.shape[1] <= 1:
+    if lib is None or not ready(a) or a.shape[1] <= 1:
         return False
-    assert lib is not None
     lib.col_sums(a, out)
     return True
 
 
 def take_cols(a: np.ndarray, y: np.ndarray, out: np.ndarray) -> bool:
     """``out[r] = a[y[r], r]`` for a ``(C, R)`` chunk and int64 ``y``."""
-    if not (ready(a) and y.dtype == np.int64 and y.flags.c_contiguous):
+    if lib is None or not (ready(a) and y.dtype == np.int64 and y.flags.c_contiguous):
         return False
-    assert lib is not None
     lib.take_cols(a, y, out)
     return True
 
@@ -105,5 +103,6 @@ def loss_cols(rows: np.ndarray, y: np.ndarray, dest: np.ndarray, loops: Loops, e
     """Per-sample losses of ``(n, C)`` ``rows`` (logits, int64 class indices ``y``, label
     smoothing ``eps``) into ``dest``, a few hundred samples at a time in cache; whether
     every input value was finite."""
-    assert lib is not None
+    if lib is None:
+        raise ValueError("loss_cols: the compiled helper is not built")
     return bool(lib.loss_cols(rows, y, dest, *loops, float(eps)))

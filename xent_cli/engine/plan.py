@@ -115,8 +115,7 @@ def chunk(plan: Plan, w: kern.Work, block: Block, ct: np.dtype) -> np.ndarray:
 
     When the block is already in the compute precision and is a 2-D view with contiguous
     inner rows (a row block of a C-ordered array, say) it is used in place, without a copy;
-    otherwise it is loaded (converted, transposed) into the work buffer ``w.a``.
-    """
+    otherwise it is loaded (converted, transposed) into the work buffer ``w.a``."""
     m0, m1 = plan.span(block)
     n = m1 - m0
     src = plan.view(plan.x3, block)

@@ -23,10 +23,7 @@ T = TypeVar("T")
 
 
 def run(
-    plan: Plan,
-    work: Callable[[Block], None],
-    threads: int | None,
-    progress: Progress | None = None,
+    plan: Plan, work: Callable[[Block], None], threads: int | None, progress: Progress | None = None
 ) -> None:
     """Call ``work(block)`` for every block of ``plan`` on ``threads`` workers."""
 
@@ -50,8 +47,7 @@ def run_items(
     ``progress(done, total)`` (``done``: the ``size`` of the items finished) is called from the
     calling thread at most 20 times a second, and at the end. The first error (or Ctrl-C)
     stops the others after their current item and is raised. NaN and infinities are results
-    here: every thread computes under ``np.errstate(all="ignore")``.
-    """
+    here: every thread computes under ``np.errstate(all="ignore")``."""
     n_items = len(items)
     n_threads = min(available_threads(threads), max(1, n_items))
     counter = itertools.count()

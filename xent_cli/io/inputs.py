@@ -85,8 +85,7 @@ def gather(
     class names and weights, and check the targets for the loss ``spec`` asks for (its class
     axis, ignore index and targets kind).
 
-    Raises :class:`InputError` for bad data and :class:`UsageError` for a bad call.
-    """
+    Raises :class:`InputError` for bad data and :class:`UsageError` for a bad call."""
     spec = spec or LossSpec()
     if logits_spec == "-" and targets_spec == "-":
         raise UsageError("LOGITS and TARGETS cannot both be read from standard input ('-')")
@@ -148,8 +147,7 @@ def _targets(
 ) -> Targets:
     """The checked targets and weights, with errors that name where each came from. Index
     targets become int64 once (on disk when big and memory-mapped); probability targets are
-    checked for shape and dtype, never copied (their values by the diagnostics, block-wise).
-    """
+    checked for shape and dtype, never copied (their values by the diagnostics, block-wise)."""
     try:
         t = prepare_targets(shape, raw, spec, empty=empty_like)
     except InputError as err:

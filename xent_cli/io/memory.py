@@ -84,8 +84,7 @@ def read_bounded(
     ``size_hint`` (a regular file's size) is checked before anything is read; a stream of
     unknown size is read ``read_chunk`` at a time and refused once holding it twice would not
     fit. ``first`` sees the first chunk and may refuse it (``/dev/urandom`` is not text);
-    ``head``, already read by the caller, comes first and counts towards the memory held.
-    """
+    ``head``, already read by the caller, comes first and counts towards the memory held."""
     if size_hint is not None:
         check_memory(2 * (size_hint + len(head)), source, "reading this input")
         return head + stream.read()

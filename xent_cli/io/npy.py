@@ -1,8 +1,6 @@
-"""``.npy`` and ``.npz`` input -> numpy arrays, never unpickling anything.
-
-A ``.npy`` file on disk is memory-mapped (big files are not read into memory); a small one
-from a pipe, or one inside an ``.npz``, is read from bytes. A big one from standard input is
-:mod:`.npy_stream`'s, which uses the header checks here.
+"""``.npy`` and ``.npz`` input -> numpy arrays, never unpickling anything. A ``.npy`` file is
+memory-mapped; one from a pipe or an ``.npz`` is read from bytes (a big one from standard
+input is :mod:`.npy_stream`'s, with the header checks here).
 """
 
 from __future__ import annotations
@@ -177,8 +175,7 @@ def load_npy_bytes(data: bytes, source: str, role: str) -> np.ndarray:
 def load_npy_path(path: str, source: str, role: str) -> np.ndarray:
     """Memory-map a ``.npy`` file (``mmap_mode="r"``, ``allow_pickle=False``).
 
-    The result is a read-only :class:`numpy.memmap` in the file's own dtype.
-    """
+    The result is a read-only :class:`numpy.memmap` in the file's own dtype."""
     try:
         with open(path, "rb") as fp:
             shape, _, dtype, offset = read_header(fp, source)
@@ -236,8 +233,7 @@ def load_npz(file: str | BinaryIO, source: str, role: str) -> Parsed:
     ``classes`` when present. ``file`` is a path or a binary stream.
 
     Each member's declared size is checked (against the memory available, and for a
-    compression ratio no ``np.savez`` writes) before it is decompressed.
-    """
+    compression ratio no ``np.savez`` writes) before it is decompressed."""
     import zipfile  # start-up: only an .npz needs it
 
     try:

@@ -41,8 +41,7 @@ def _read_into(stream: BinaryIO, view: memoryview) -> int:
 
     ``readinto1`` (one system call at a time, back in Python between them) where the stream
     has it: a buffered ``readinto`` loops in C until the view is full, so a Ctrl-C arriving
-    between two of its reads would wait for the writer's next bytes to be noticed.
-    """
+    between two of its reads would wait for the writer's next bytes to be noticed."""
     done = 0
     readinto = getattr(stream, "readinto1", None) or getattr(stream, "readinto", None)
     while done < len(view):
@@ -154,8 +153,7 @@ def load_npy_stream(head: bytes, stream: BinaryIO, source: str, role: str) -> np
     is; a pipe is copied a chunk at a time to a nameless temporary file (nothing is left
     behind, ``kill -9`` included), memory-mapped read-only. Bytes after the data are not read.
     A bad header, a short stream or a temporary file that cannot be made is an
-    :class:`InputError`; an error reading ``stream`` is an ``OSError``.
-    """
+    :class:`InputError`; an error reading ``stream`` is an ``OSError``."""
     end = _declared_header_end(head)
     if end is not None and end > len(head):  # a header of megabytes: numpy refuses it anyway
         raise InputError(

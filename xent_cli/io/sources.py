@@ -125,8 +125,7 @@ def _read_head(stream: BinaryIO, size: int) -> bytes:
     """The first ``size`` bytes of a stream, or all of it when it is shorter.
 
     ``read1`` where the stream has it (one system call at a time, so that a Ctrl-C is seen
-    at once even when the writer is silent; a buffered ``read`` loops in C until it has all).
-    """
+    at once even when the writer is silent; a buffered ``read`` loops in C until it has all)."""
     read = getattr(stream, "read1", None) or stream.read
     chunks: list[bytes] = []
     total = 0
@@ -224,11 +223,7 @@ def _from_literal(spec: str, role: str) -> Loaded:
 
 
 def load(
-    spec: str,
-    *,
-    role: str = "logits",
-    input_format: str = "auto",
-    stdin: BinaryIO | None = None,
+    spec: str, *, role: str = "logits", input_format: str = "auto", stdin: BinaryIO | None = None
 ) -> Loaded:
     """Read logits or targets from a path, ``-`` (standard input) or a literal.
 
@@ -270,11 +265,7 @@ def _as_list(array: np.ndarray, numeric: bool, option: str, source: str) -> np.n
 
 
 def load_list(
-    spec: str,
-    *,
-    option: str,
-    numeric: bool = True,
-    stdin: BinaryIO | None = None,
+    spec: str, *, option: str, numeric: bool = True, stdin: BinaryIO | None = None
 ) -> np.ndarray:
     """Read a list option (``--weight``, ``--sample-weight``, ``--labels``, ``--classes``).
 

@@ -38,8 +38,7 @@ def _create_temp(path: str, created: list[str]) -> None:
 
     The name is recorded *before* the file exists: Python runs signal handlers between
     bytecodes, and a Ctrl-C landing just after the creation (before a returned name could be
-    stored) must still find the file to remove.
-    """
+    stored) must still find the file to remove."""
     directory = os.path.dirname(path) or "."
     base = os.path.basename(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
@@ -159,8 +158,7 @@ def result_map(
 
     A sparse memory map learns of a full disk only when a page is written (SIGBUS); the
     blocks are allocated here instead, so a full disk is an :class:`OutputError` (``what:
-    reason; advice``) before any work.
-    """
+    reason; advice``) before any work."""
     mm = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=tuple(shape))
     fd = os.open(path, os.O_RDWR)
     try:
@@ -179,8 +177,7 @@ def _text_writer(array: np.ndarray, separator: str) -> Callable[[BinaryIO], None
 
     Rows are converted a block at a time (about ``write_values`` values), and a row longer
     than that a piece at a time, so memory stays bounded (a few MB) whatever the array's size
-    (a memory map is read a slice at a time).
-    """
+    (a memory map is read a slice at a time)."""
     rows = array.reshape(-1, 1) if array.ndim < 2 else array
     count, width = rows.shape
 
@@ -237,8 +234,7 @@ def _json_writer(
     """Nested lists, non-finite numbers as ``null`` (always valid JSON), then a newline.
 
     The bytes of ``json.dumps(array.tolist())``, written ``write_values`` values at a time
-    (memory stays bounded); ``on_null()`` runs after the last byte when any ``null`` was.
-    """
+    (memory stays bounded); ``on_null()`` runs after the last byte when any ``null`` was."""
 
     chunk_values = current().write_values
 
@@ -292,8 +288,7 @@ def write_array(
     ``.csv``/``.txt`` (one row per line, ``repr(float(v))``: ``nan``/``inf`` read back; at
     most 2-D); ``.json`` (nested lists, non-finite values as ``null``, then ``on_null()``,
     before the file replaces ``path``: if it raises, ``path`` is left as it was). Text goes
-    a slice of ``write_values`` values at a time: a memory map is never held whole.
-    """
+    a slice of ``write_values`` values at a time: a memory map is never held whole."""
     extension = os.path.splitext(path)[1].lower()
     if extension not in OUTPUT_EXTENSIONS:
         shown = repr(extension) if extension else "(no extension)"

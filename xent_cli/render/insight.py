@@ -1,7 +1,6 @@
 """Insight -> what ``compute`` shows: Rich tables (metrics, per class, worst samples), a
-terminal histogram of the losses, and the same pieces as plain or CSV text.
-
-Rich is imported inside the functions that draw; nothing here prints.
+terminal histogram of the losses, and the same pieces as plain or CSV text. Nothing here
+prints; Rich is imported inside the functions that draw.
 """
 
 from __future__ import annotations

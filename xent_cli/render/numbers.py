@@ -1,8 +1,6 @@
 """Numbers and arrays as text: rounded or truncated decimals, full precision, bars of block
-characters; arrays as plain, CSV and JSON text. No Rich.
-
-JSON goes through ``.tolist()`` and ``json.dumps(..., allow_nan=False)`` after mapping
-non-finite numbers to ``null``, and says whether it did (the caller warns).
+characters; arrays as plain, CSV and JSON text (JSON ``null`` for non-finite numbers, and a
+flag that says so: the caller warns). No Rich.
 """
 
 from __future__ import annotations

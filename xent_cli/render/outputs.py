@@ -93,8 +93,7 @@ def array_pieces(
     are samples (class axis last) except in JSON, which keeps the input's layout. Rows are
     read from ``arr`` (a memory map, for a big result) a chunk at a time, so memory stays
     bounded; text pieces end in a newline. A table shows every row, or with ``preview``
-    (a result too big to hold) the first :data:`TABLE_ROWS`, and says how to get the rest.
-    """
+    (a result too big to hold) the first :data:`TABLE_ROWS`, and says how to get the rest."""
     if fmt == "json":
         yield f'{{"{name}": [', False
         for i in range(arr.shape[0]):

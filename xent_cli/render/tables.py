@@ -1,7 +1,5 @@
-"""Results as Rich tables: the loss, and arrays of samples × classes. Nothing here prints.
-
-Every function *returns* a renderable; the CLI decides where it goes. Rich is imported inside
-the functions that draw tables, so plain, CSV and JSON output never load it.
+"""Results as Rich tables: the loss, and arrays of samples × classes. Nothing here prints;
+Rich is imported inside the functions that draw, so plain, CSV and JSON never load it.
 """
 
 from __future__ import annotations
@@ -51,8 +49,7 @@ def loss_table(
 ) -> Table:
     """The loss as a table: (quantity, value) for mean/sum, one row per sample for none.
 
-    For ``none`` the rows are labelled by index, or by coordinates for K-dim input.
-    """
+    For ``none`` the rows are labelled by index, or by coordinates for K-dim input."""
     from rich.text import Text  # start-up: Rich only where a table is drawn
 
     table = new_table(title)
@@ -87,8 +84,7 @@ def array_table(
 ) -> Table:
     """Samples × classes (classes on the last axis): softmax, log-softmax or gradient rows.
 
-    1-D input is one row; for >2-D input the rows are the positions (coordinates).
-    """
+    1-D input is one row; for >2-D input the rows are the positions (coordinates)."""
     from rich.text import Text  # start-up: Rich only where a table is drawn
 
     a = np.asarray(arr, dtype=np.float64)

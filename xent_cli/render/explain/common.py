@@ -123,8 +123,7 @@ def class_table(
 ) -> Table:
     """Samples × classes of ``values``, the target's cell marked, with extra columns.
 
-    ``at_y`` names the column that repeats the target's value when classes are clipped.
-    """
+    ``at_y`` names the column that repeats the target's value when classes are clipped."""
     table = new_table()
     table.add_column(v.sample_header)
     for name, _ in before:
