@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO
@@ -43,7 +42,7 @@ def _create_temp(path: str, created: list[str]) -> None:
     base = os.path.basename(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        created.append(os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp"))
+        created.append(os.path.join(directory, f".{base}.{os.urandom(6).hex()}.tmp"))
         try:
             os.close(os.open(created[-1], flags, 0o666))
             return
