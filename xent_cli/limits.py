@@ -15,11 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     """The thresholds, in bytes unless said otherwise."""
 
     #: An input array larger than this is computed by the blocked engine (bounded memory, every
@@ -66,7 +65,7 @@ def override(**changes: int) -> Iterator[Limits]:
     """Change some thresholds for the ``with`` body (tests), then restore them."""
     global _current
     saved = _current
-    _current = replace(saved, **changes)
+    _current = saved._replace(**changes)
     try:
         yield _current
     finally:

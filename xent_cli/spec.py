@@ -15,6 +15,7 @@ xent_cli.errors.UsageError: avg is not a valid value for reduction (mean, sum, n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import UsageError
 
@@ -66,8 +67,7 @@ class LossSpec:
             raise UsageError(f"targets kind must be auto, index or prob; got {self.targets_kind!r}")
 
 
-@dataclass(frozen=True)
-class InsightSpec:
+class InsightSpec(NamedTuple):
     """The pieces ``compute`` adds beyond the loss (``--metrics``, ``--per-class``,
     ``--worst N``, ``--hist``); ``topk`` is the k of the top-k accuracy."""
 

@@ -6,9 +6,7 @@ nothing below a command function sees Click's keyword dictionary.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 
@@ -188,8 +186,7 @@ insight_options = _stack(
 )
 
 
-@dataclass(frozen=True)
-class Options:
+class Options(NamedTuple):
     """A command's options: Click's keywords, typed (with the defaults of the options a
     command does not have). ``ignore_index`` is ``None`` when ``--ignore-index`` is not given
     (the loss then uses -100)."""
@@ -231,7 +228,7 @@ class Options:
         """Whether a warning could be shown (or, under ``--strict``, stop the command)."""
         return self.strict or not self.quiet
 
-    @cached_property
+    @property
     def loss(self) -> LossSpec:
         """The loss asked for."""
         return LossSpec(
@@ -244,7 +241,7 @@ class Options:
             dtype=self.dtype,
         )
 
-    @cached_property
+    @property
     def insight(self) -> InsightSpec | None:
         """The insight pieces asked for, or ``None`` when no piece is."""
         ask = InsightSpec(self.metrics, self.topk, self.per_class, self.worst or 0, self.hist)

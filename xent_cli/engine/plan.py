@@ -10,7 +10,7 @@ cut arrays this way.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,8 +21,7 @@ from . import kernels as kern
 Block = tuple[int, int, int, int]  # samples (p0:p1, s0:s1) of the (P, C, S) view
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     """How an array is cut into blocks of samples."""
 
     x3: np.ndarray  # (P, C, S) view of the input

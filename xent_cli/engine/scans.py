@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -121,8 +120,7 @@ class NonFiniteScan:
 _Figures = tuple[tuple[int, int, float] | None, int, tuple[int, float] | None]
 
 
-@dataclass(frozen=True)
-class ProbabilityStats:
+class ProbabilityStats(NamedTuple):
     """What is wrong with rows of probabilities (sample index, class index, value)."""
 
     outside: tuple[int, int, float] | None  # first value outside [0, 1]

@@ -7,8 +7,8 @@ the checks that need both the logits and the targets, made once, naming each inp
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import BinaryIO
+from dataclasses import replace
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 
@@ -27,8 +27,7 @@ from ..spec import LossSpec
 from .sources import Loaded, load, load_list
 
 
-@dataclass(frozen=True)
-class Inputs:
+class Inputs(NamedTuple):
     """Everything a loss command needs, read and checked: the logits as read, their checked
     targets (with the weights) or ``None``, the class names, and where each came from."""
 

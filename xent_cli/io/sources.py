@@ -19,8 +19,7 @@ import re
 import stat
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 
@@ -51,8 +50,7 @@ _FOREIGN = (
 )
 
 
-@dataclass(frozen=True)
-class Loaded:
+class Loaded(NamedTuple):
     """What one input yields: its main array; its display name (``source``); class names
     (a CSV header, a JSON/npz ``classes`` key); targets carried by a logits input (a
     ``targets``/``labels`` key, a CSV ``label`` column)."""
