@@ -15,7 +15,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from xent_cli import analysis, engine
+from xent_cli import engine
+from xent_cli.analysis.insight import analyze as _analyze
+from xent_cli.analysis.insight_pass import InsightPass
+from xent_cli.analysis.records import Insight
 from xent_cli.api import LossCall, prepare
 from xent_cli.core import Targets
 from xent_cli.spec import InsightSpec
@@ -93,26 +96,26 @@ def _insight_spec(options: dict[str, Any]) -> InsightSpec:
     return InsightSpec(**asked)
 
 
-def analyze(x: npt.ArrayLike, target: npt.ArrayLike, **options: Any) -> analysis.Insight:
-    """:func:`xent_cli.analysis.analyze` with torch's keywords and the insight pieces
+def analyze(x: npt.ArrayLike, target: npt.ArrayLike, **options: Any) -> Insight:
+    """:func:`xent_cli.analysis.insight.analyze` with torch's keywords and the insight pieces
     (``metrics``, ``topk``, ``per_class``, ``worst``, ``hist``, ``class_names``,
     ``per_sample``); other loss keywords are accepted and used as the CLI uses them."""
     ask = _insight_spec(options)
     extra = _split(options, "class_names", "per_sample")
     c = prepare(x, target, **options)
-    return analysis.analyze(c.x, c.targets, c.spec, ask, threads=c.threads, **extra)
+    return _analyze(c.x, c.targets, c.spec, ask, threads=c.threads, **extra)
 
 
 def evaluate_with_insight(
     x: npt.ArrayLike, target: npt.ArrayLike, **options: Any
-) -> tuple[Any, analysis.Insight]:
+) -> tuple[Any, Insight]:
     """The loss pass of the engine with its one-pass insight (``observe``), torch's keywords
     and the insight pieces; ``block_rows``, ``progress``, ``scan`` for the pass."""
     ask = _insight_spec(options)
     names = options.pop("class_names", None)
     run = _split(options, "block_rows", "progress", "scan")
     c = prepare(x, target, **options)
-    watch = analysis.InsightPass(c.x, c.targets, c.spec, ask, names)
+    watch = InsightPass(c.x, c.targets, c.spec, ask, names)
     res = engine.evaluate(c.x, c.targets, c.spec, threads=c.threads, observe=watch.observe, **run)
     return res, watch.result(res)
 

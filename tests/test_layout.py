@@ -191,3 +191,18 @@ def test_the_core_loads_only_numpy_and_the_bottom_layers() -> None:
     assert all(m.startswith("xent_cli.core") for m in ours - bottom), sorted(ours)
     others = {m.split(".")[0] for m in loaded - _loaded("pass")} - set(sys.stdlib_module_names)
     assert others <= {"xent_cli", "numpy"}, sorted(others)
+
+
+def test_a_plain_compute_loads_no_writer_insight_or_explain() -> None:
+    # Start-up: `xent compute 1,2,3 0` pays only for what it uses; -o, --insight and explain
+    # import their modules when asked for (the function-level imports marked "start-up").
+    code = (
+        "import sys; sys.argv = ['xent', 'compute', '1,2,3', '0']\n"
+        "from xent_cli.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass"
+    )
+    loaded = _loaded(code)
+    assert "xent_cli.core" in loaded
+    lazy = {"xent_cli.io.writers", "xent_cli.analysis.insight", "xent_cli.analysis.explain"}
+    lazy |= {"xent_cli.analysis.records", "xent_cli.render.insight", "xent_cli.render.explain"}
+    assert not lazy & loaded, sorted(lazy & loaded)

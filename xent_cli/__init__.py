@@ -12,7 +12,7 @@ TYPE_CHECKING = False  # not ``from typing import``: typing alone takes a few ms
 if TYPE_CHECKING:  # what a type checker or an editor sees; at run time, __getattr__ below
     from typing import Any
 
-    from .analysis import Explanation
+    from .analysis.explain import Explanation
     from .api import cross_entropy, cross_entropy_grad, evaluate, explain, log_softmax, softmax
     from .core import LossResult, encode_targets
 
@@ -36,8 +36,9 @@ def __getattr__(name: str) -> Any:
     ``importlib.metadata`` costs ~35 ms."""
     if name in __all__ and name != "__version__":
         from . import api  # start-up: the command line imports only what it uses
+        from .analysis import explain  # start-up: as api
 
-        value = getattr(api, name)
+        value = getattr(explain if name == "Explanation" else api, name)
         globals()[name] = value
         return value
     if name == "__version__":

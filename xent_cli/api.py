@@ -11,25 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from . import core, engine
-from .analysis import (
-    Explanation,
-    FixedLoss,
-    Insight,
-    InsightPass,
-    PassChecks,
-    analyze,
-    check_inputs,
-    explain_steps,
-    find_mistakes,
-    non_finite_input,
-)
+from .analysis import FixedLoss, PassChecks, check_inputs, find_mistakes, non_finite_input
 from .core import (
     Loss,
     LossResult,
@@ -39,7 +27,6 @@ from .core import (
     prepare_targets,
 )
 from .engine import Progress, Scan, empty_like
-from .io import result_file
 from .limits import current
 from .spec import InsightSpec, LossSpec
 
@@ -47,6 +34,9 @@ if TYPE_CHECKING:
     from typing import TypedDict
 
     from typing_extensions import Unpack
+
+    from .analysis.explain import Explanation
+    from .analysis.records import Insight
 
     class LossOptions(TypedDict, total=False):
         """The keywords of ``torch.nn.functional.cross_entropy`` (see :func:`cross_entropy`)."""
@@ -63,8 +53,7 @@ if TYPE_CHECKING:
         threads: int | None
 
 
-@dataclass(frozen=True)
-class LossCall:
+class LossCall(NamedTuple):
     """One loss call, checked: the input as given (a memory map stays one), its targets
     (with the weights), the options, and the threads of a blocked run (``None``: every core)."""
 
@@ -114,10 +103,14 @@ def run_loss(
         res = core.evaluate(*call.args)
         if insight is None:
             return res, None
+        from .analysis.insight import analyze  # start-up: insight loads only when asked for
+
         per, threads = res.per_sample, call.threads
         return res, analyze(
             *call.args, insight, class_names=class_names, per_sample=per, threads=threads
         )
+    from .analysis.insight_pass import InsightPass  # start-up: as analyze above
+
     watch = None if insight is None else InsightPass(*call.args, insight, class_names)
     observe = None if watch is None else watch.observe
     res = engine.evaluate(
@@ -162,6 +155,8 @@ def run_explain(
     call: LossCall, *, rows: int | None = 10, grad: bool = False, scan: Scan | None = None
 ) -> Explanation:
     """Every step of the loss of ``call`` for its first ``rows`` samples (:func:`explain`)."""
+    from .analysis.explain import explain_steps  # start-up: only explain needs it
+
     result, _ = run_loss(call, scan=scan)
     return explain_steps(*call.args, result, rows=rows, grad=grad)
 
@@ -216,6 +211,8 @@ def result_buffer(
     if int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize <= current().blocked_bytes:
         yield None, False
         return
+    from .io.writers import result_file  # start-up: the writers load only to write
+
     with result_file(shape, dtype, path) as placed:
         yield placed
 

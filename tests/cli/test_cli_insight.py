@@ -417,7 +417,6 @@ def test_big_input_insight_comes_from_the_loss_pass_itself(tmp_path, monkeypatch
     y[::13] = -100
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "y.npy", y)
-    import xent_cli.api
     from xent_cli.analysis import insight, mistakes
     from xent_cli.engine import passes
     from xent_cli.engine.plan import iter_log_probs, iter_rows
@@ -428,7 +427,7 @@ def test_big_input_insight_comes_from_the_loss_pass_itself(tmp_path, monkeypatch
     def second_pass(*args, **kwargs):
         raise AssertionError("a second pass over the logits")
 
-    monkeypatch.setattr(xent_cli.api, "analyze", second_pass)
+    monkeypatch.setattr(insight, "analyze", second_pass)
     monkeypatch.setattr(insight, "row_plan", second_pass)
     monkeypatch.setattr(insight, "block_rows", second_pass)
     spans: list[tuple[int, int]] = []

@@ -3,7 +3,8 @@
 ``explain`` lays out every step for the first samples; ``insight`` (with ``records`` and
 ``insight_pass``) measures metrics, per-class figures, the worst samples and a histogram, in
 memory or inside the engine's pass; ``diagnostics`` words the warnings; ``mistakes`` catches
-the usual mistakes. It may import :mod:`xent_cli.engine` and :mod:`xent_cli.core`, never
+the usual mistakes. Only the last two are imported here (start-up): the others are imported
+where they are used. It may import :mod:`xent_cli.engine` and :mod:`xent_cli.core`, never
 :mod:`xent_cli.io` or what is above it; whether a path is blocked is the caller's choice.
 """
 
@@ -13,12 +14,4 @@ from .diagnostics import (
     non_finite_input as non_finite_input,
     result as result,
 )
-from .explain import (
-    Explanation as Explanation,
-    explain_steps as explain_steps,
-    torch_call as torch_call,
-)
-from .insight import analyze as analyze
-from .insight_pass import InsightPass as InsightPass
 from .mistakes import FixedLoss as FixedLoss, find_mistakes as find_mistakes
-from .records import Insight as Insight, Metrics as Metrics

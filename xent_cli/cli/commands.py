@@ -17,7 +17,7 @@ from ..analysis import PassChecks, result
 from ..core import ProbTargets, compute_dtype, normalize_class_axis
 from ..engine import Scan
 from ..errors import UsageError
-from ..io import Inputs, check_fits, class_axis_of, gather, read_logits
+from ..io import Inputs, class_axis_of, gather, read_logits
 from ..render import Shown, explain_output, loss_output
 from . import emit
 from .env import Env
@@ -66,6 +66,8 @@ def _loss_call(
         stdin=env.stdin,
     )
     if o.output:  # before any work on the data
+        from ..io.writers import check_fits  # start-up: the writers load only for -o
+
         ndim = data.logits.ndim
         check_fits(o.output, max(ndim - 1, 0) if per_sample else ndim)
     targets = data.targets
@@ -178,6 +180,8 @@ def softmax(env: Env, /, **kw: Any) -> None:
     loaded = read_logits(o.logits, input_format=o.input_format, stdin=env.stdin)
     x = loaded.array
     if o.output:  # the result has the logits' shape: can -o hold it? Before any work
+        from ..io.writers import check_fits  # start-up: as in compute
+
         check_fits(o.output, x.ndim)
     axis = class_axis_of(x.ndim, o.class_axis)
     before, checks = api.softmax_checks(x, axis, warn=o.warn)

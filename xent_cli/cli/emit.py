@@ -14,7 +14,6 @@ import numpy.typing as npt
 
 from .. import api
 from ..errors import StrictError
-from ..io import check_array_output, check_fits, check_output_path, write_array, write_text
 from ..render import Shown, array_pieces, export_kind, export_text
 from .env import Env
 from .options import Options
@@ -71,6 +70,8 @@ def write(o: Options, array: npt.ArrayLike) -> bool:
     the file left as it was) as JSON on stdout."""
     if not o.output:
         return False
+    from ..io.writers import write_array  # start-up: the writers load only for -o or --export
+
     write_array(o.output, array, on_null=lambda: report([NULL_WARNING], o))
     return True
 
@@ -78,6 +79,8 @@ def write(o: Options, array: npt.ArrayLike) -> bool:
 def check_export(o: Options) -> None:
     """A bad ``--export`` name is a usage error, found before any work is done."""
     if o.export:
+        from ..io.writers import check_output_path  # start-up: as write_array
+
         export_kind(o.export)
         check_output_path(o.export, (o.logits, o.targets, o.weight, o.sample_weight))
 
@@ -87,6 +90,8 @@ def export(env: Env, o: Options, produce: Callable[[str], Shown], title: str) ->
     path = o.export
     if not path:
         return
+    from ..io.writers import write_text  # start-up: as write_array
+
     text = export_text(produce("table")[0], export_kind(path), width=env.columns, title=title)
     write_text(path, text)
 
@@ -109,6 +114,8 @@ def emit_array(
     warnings, or under ``--strict`` their error (an existing ``-o`` file is left as it was)."""
     path = o.output
     if path:  # a shape -o cannot hold: fail now, not after the pass
+        from ..io.writers import check_fits  # start-up: as write_array
+
         check_fits(path, len(shape))
     with api.result_buffer(shape, dtype, path) as (buffer, written):
         with progress_bar(f"xent {name}", env) as progress:
@@ -142,4 +149,6 @@ def emit_array(
 def check_outputs(o: Options, *inputs: str | None) -> None:
     """Check ``-o`` before any work (a known extension, an existing folder, not an input)."""
     if o.output:
+        from ..io.writers import check_array_output  # start-up: as write_array
+
         check_array_output(o.output, inputs)

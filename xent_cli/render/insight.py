@@ -9,7 +9,7 @@ import csv
 import io
 from typing import TYPE_CHECKING, Any
 
-from ..analysis import Insight, Metrics
+from ..analysis.records import Insight, Metrics
 from ..core import position_label
 from .numbers import bar, fmt, plain_scalar
 from .tables import new_table
@@ -172,7 +172,7 @@ def _cell(value: Any) -> str:
 def sections(insight: Insight) -> list[tuple[list[str], list[list[str]]]]:
     """Each piece as (header, rows) of strings, in full precision (``nan`` for null).
 
-    >>> from xent_cli.analysis import Insight
+    >>> from xent_cli.analysis.records import Insight
     >>> s = sections(Insight(per_class=[
     ...     {"class": 2, "support": 0, "loss": None, "accuracy": None, "mean_p_true": None}]))
     >>> s[0][0], s[0][1][0]

@@ -14,16 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..analysis import Explanation, Insight, torch_call
 from ..core import LossResult
 from ..errors import UsageError
 from ..spec import EXPORT_EXTENSIONS
-from .insight import csv_text, plain_text, tables
 from .numbers import csv_array, json_dumps, plain_array
 from .tables import array_table, loss_table
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
     from rich.console import RenderableType
+
+    from ..analysis.explain import Explanation
+    from ..analysis.records import Insight
 
 Shown = tuple["str | RenderableType", bool]  # the output, and whether it has JSON nulls
 TABLE_ROWS = 50  # rows of a big array shown in a table; the rest go to plain/csv/-o
@@ -53,6 +54,8 @@ def loss_output(
         from rich.console import Group  # start-up: Rich only where a table is drawn
         from rich.text import Text
 
+        from .insight import tables  # start-up: insight's views load only when asked for
+
         parts: list[Any] = [table] if with_loss else []
         for t in tables(insight, digits=digits, truncate=truncate):
             parts.extend([Text(""), t] if parts else [t])
@@ -60,6 +63,8 @@ def loss_output(
     head = _loss_text(res, fmt) if with_loss else None
     if insight is None or insight.empty:
         return head or "", False
+    from .insight import csv_text, plain_text  # start-up: as tables above
+
     body = csv_text(insight) if fmt == "csv" else plain_text(insight)
     return (head + "\n\n" + body if head is not None else body), False
 
@@ -139,6 +144,8 @@ def explain_output(
     class_names: Sequence[str] | None = None,
 ) -> Shown:
     """``explain``: the steps as a Rich view (any non-JSON format), or as JSON data."""
+    from ..analysis.explain import torch_call  # start-up: only explain needs it
+
     if fmt == "json":
         steps = {
             name: getattr(e, name)
@@ -176,10 +183,6 @@ def explain_output(
     from .explain import explain_view  # start-up: only explain's tables need it
 
     return explain_view(e, digits=digits, truncate=truncate, class_names=class_names), False
-
-
-if TYPE_CHECKING:  # pragma: no cover - annotations only
-    from rich.console import RenderableType
 
 
 def export_kind(path: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from ...analysis import Explanation
+from ...analysis.explain import Explanation
 from ..tables import class_headers
 from .common import Para, View
 from .grad import step7

@@ -15,7 +15,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from ...analysis import Explanation
+from ...analysis.explain import Explanation
 from ...core import position_label
 from ..numbers import bar, fmt
 from ..tables import new_table

@@ -8,7 +8,7 @@ import numpy as np
 from rich.console import RenderableType
 from rich.text import Text
 
-from ...analysis import Explanation
+from ...analysis.explain import Explanation
 from .common import MAX_LIST, View, class_table, given, heading, note
 
 

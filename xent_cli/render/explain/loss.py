@@ -13,7 +13,7 @@ import numpy as np
 from rich.console import RenderableType
 from rich.text import Text
 
-from ...analysis import torch_call
+from ...analysis.explain import torch_call
 from ..numbers import compact
 from ..tables import new_table
 from .common import MAX_LIST, Para, View, given, heading, note, position_of
