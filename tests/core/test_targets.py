@@ -13,7 +13,14 @@ import pytest
 
 from xent_cli import cross_entropy, cross_entropy_grad
 from xent_cli.core.checks import class_indices, normalize_class_axis
-from xent_cli.core.targets import IndexTargets, prepare_targets, resolve_kind
+from xent_cli.core.targets import (
+    IndexTargets,
+    ProbTargets,
+    prepare_targets,
+    resolve_kind,
+    with_weights,
+)
+from xent_cli.errors import UsageError
 from xent_cli.spec import LossSpec
 
 X43 = np.zeros((4, 3))
@@ -348,3 +355,51 @@ class TestTargetsObject:
         t = prepare_targets((2, 3), np.full((2, 3), 1 / 3), weight=[1, 2, 0.5])
         assert t.effective_weight.tolist() == [1.0, 1.0]
         assert t.valid.tolist() == [True, True]
+
+    def test_targets_are_frozen(self):
+        t = prepare_targets((3, 4), [1, 2, 3])
+        with pytest.raises(AttributeError, match="cannot assign to field 'index'"):
+            t.index = np.zeros(3, np.int64)
+        with pytest.raises(AttributeError, match="cannot delete field 'weight'"):
+            del t.weight
+        with pytest.raises(AttributeError):
+            t.extra = 1  # no __dict__: only the fields
+        assert repr(t).startswith("IndexTargets(input_shape=(3, 4), class_axis=1, weight=None,")
+
+    def test_with_weights_keeps_the_kind_and_the_rest(self):
+        t = prepare_targets((2, 3), [0, 2])
+        w, sw = np.array([1.0, 2.0, 3.0]), np.array([0.5, 2.0])
+        u = with_weights(t, w, sw)
+        assert isinstance(u, IndexTargets) and u.index is t.index and u.valid is t.valid
+        assert u.weight is w and u.sample_weight is sw and t.weight is None
+        assert u.effective_weight.tolist() == [0.5, 6.0]
+        q = prepare_targets((2, 3), np.full((2, 3), 1 / 3))
+        v = with_weights(q, None, sw)
+        assert isinstance(v, ProbTargets) and v.array is q.array
+        assert v.effective_weight.tolist() == [0.5, 2.0]
+
+
+class TestLossSpec:
+    def test_defaults_are_torchs(self):
+        s = LossSpec()
+        assert tuple(s) == ("mean", -100, 0.0, 1, "logits", "auto", None)
+        assert s._fields[:4] == ("reduction", "ignore_index", "label_smoothing", "class_axis")
+
+    def test_frozen_and_compared_by_value(self):
+        s = LossSpec(reduction="sum", label_smoothing=1)
+        assert s.label_smoothing == 1.0 and isinstance(s.label_smoothing, float)
+        assert s == LossSpec("sum", label_smoothing=1.0)
+        assert hash(s) == hash(LossSpec(reduction="sum", label_smoothing=1.0))
+        with pytest.raises(AttributeError):
+            s.reduction = "mean"  # type: ignore[misc]
+
+    def test_replace_checks_as_a_new_spec_does(self):
+        s = LossSpec()
+        assert s._replace(class_axis=2, targets_kind="index").class_axis == 2
+        assert isinstance(s._replace(reduction="none"), LossSpec)
+        with pytest.raises(UsageError, match="avg is not a valid value for reduction"):
+            s._replace(reduction="avg")
+        with pytest.raises(UsageError, match="label_smoothing must be between 0.0 and 1.0"):
+            s._replace(label_smoothing=1.5)
+        with pytest.raises(TypeError):
+            s._replace(smoothing=0.1)

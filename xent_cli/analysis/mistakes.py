@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 
 import numpy as np
 
@@ -40,10 +39,10 @@ def _fixed_loss(
     """``: the loss would be X`` with ``change`` applied to the call (mean for none)."""
     if fixed is None:
         return ""
-    call = replace(spec, **change)  # type: ignore[arg-type]
+    call = spec._replace(**change)
     words = "the loss would be"
     if call.reduction == "none":
-        call, words = replace(call, reduction="mean"), "the mean loss would be"
+        call, words = call._replace(reduction="mean"), "the mean loss would be"
     try:
         loss = fixed(target, call)
     except XentError:  # the fix is not valid with the other options: say only the fix
@@ -152,7 +151,7 @@ def wrong_class_axis(
             continue
         if nll is None:
             nll = _fit(x, t, spec)[0][0]
-        there = replace(spec, class_axis=other, targets_kind="index")
+        there = spec._replace(class_axis=other, targets_kind="index")
         t_other = prepare_targets(shape, _labels(t), there)
         assert isinstance(t_other, IndexTargets)
         alt = _fit(x, t_other, there)[0][0]
