@@ -15,8 +15,7 @@ import numpy as np
 
 from .. import system
 from ..errors import InputError, human_size
-from .json import class_name
-from .text import Parsed
+from .text import Parsed, class_name
 
 if TYPE_CHECKING:
     import zipfile
