@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "xent_cli"
@@ -193,16 +194,35 @@ def test_the_core_loads_only_numpy_and_the_bottom_layers() -> None:
     assert others <= {"xent_cli", "numpy"}, sorted(others)
 
 
+#: ``xent compute 1,2,3 0`` in a fresh interpreter.
+_PLAIN_COMPUTE = (
+    "import sys; sys.argv = ['xent', 'compute', '1,2,3', '0']\n"
+    "from xent_cli.cli import main\n"
+    "try:\n    main()\nexcept SystemExit:\n    pass"
+)
+
+
 def test_a_plain_compute_loads_no_writer_insight_or_explain() -> None:
     # Start-up: `xent compute 1,2,3 0` pays only for what it uses; -o, --insight and explain
     # import their modules when asked for (the function-level imports marked "start-up").
-    code = (
-        "import sys; sys.argv = ['xent', 'compute', '1,2,3', '0']\n"
-        "from xent_cli.cli import main\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass"
-    )
-    loaded = _loaded(code)
+    loaded = _loaded(_PLAIN_COMPUTE)
     assert "xent_cli.core" in loaded
     lazy = {"xent_cli.io.writers", "xent_cli.analysis.insight", "xent_cli.analysis.explain"}
     lazy |= {"xent_cli.analysis.records", "xent_cli.render.insight", "xent_cli.render.explain"}
     assert not lazy & loaded, sorted(lazy & loaded)
+
+
+def test_a_plain_compute_loads_no_pass_other_reader_or_heavy_stdlib(tmp_path: Path) -> None:
+    # Start-up: a literal needs no other reader and the core computes it (no engine pass);
+    # json, decimal, csv, numpy.typing and mmap are imported by the code that uses them.
+    loaded = _loaded(_PLAIN_COMPUTE)
+    assert {"xent_cli.io.text", "xent_cli.engine.scans", "click"} <= loaded
+    readers = {"json", "json_simd", "memory", "npy_stream", "text_bulk"}
+    lazy = {"xent_cli.engine.passes"} | {f"xent_cli.io.{r}" for r in readers}
+    lazy |= {"json", "decimal", "csv", "numpy.typing", "mmap"}
+    assert not lazy & loaded, sorted(lazy & loaded)
+    np.save(tmp_path / "z.npy", np.arange(12.0).reshape(3, 4))
+    np.save(tmp_path / "y.npy", np.array([1, 2, 3]))
+    files = f"{str(tmp_path / 'z.npy')!r}, {str(tmp_path / 'y.npy')!r}"
+    npy = _loaded(_PLAIN_COMPUTE.replace("'1,2,3', '0'", files))
+    assert "xent_cli.io.npy" in npy and not {"xent_cli.io.json", "xent_cli.io.memory"} & npy

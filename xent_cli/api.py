@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 
 from . import core, engine
 from .analysis import FixedLoss, PassChecks, check_inputs, find_mistakes, non_finite_input
@@ -33,6 +32,7 @@ from .spec import InsightSpec, LossSpec
 if TYPE_CHECKING:
     from typing import TypedDict
 
+    import numpy.typing as npt
     from typing_extensions import Unpack
 
     from .analysis.explain import Explanation

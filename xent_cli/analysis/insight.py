@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import numpy.typing as npt
 
 from ..core import IndexTargets, Targets, as_float, position, row_log_probs
 from ..engine import Block, InOrder, block_rows, row_plan, run
 from ..spec import InsightSpec, LossSpec
 from ..system import available_threads
 from .records import ECE_BINS, Insight, Metrics, Part, classes_present, histogram, top_rows
+
+if TYPE_CHECKING:  # start-up: numpy.typing costs ~0.5 ms to import, for annotations
+    import numpy.typing as npt
 
 # The totals of a Part, the ECE bins among them; then its sums of each class present
 _TOTALS: tuple[str, ...] = ("count", "correct", "topk_hits", "nll_sum", "entropy_sum")

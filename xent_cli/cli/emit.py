@@ -6,11 +6,10 @@ terminal (through :class:`~xent_cli.cli.env.Env`), and holds no math.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
-import numpy.typing as npt
 
 from .. import api
 from ..errors import StrictError
@@ -18,6 +17,9 @@ from ..render import Shown, array_pieces, export_kind, export_text
 from .env import Env
 from .options import Options
 from .progress import progress_bar
+
+if TYPE_CHECKING:  # start-up: numpy.typing costs ~0.5 ms to import, for annotations
+    import numpy.typing as npt
 
 NULL_WARNING = "JSON has no NaN or Infinity: non-finite numbers are written as null"
 

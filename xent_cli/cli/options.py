@@ -108,6 +108,10 @@ loss_options = _stack(
 )
 
 
+#: ``-o FILE``'s type, made once: each ``click.Path`` looks up a translation of its name.
+_FILE = click.Path(dir_okay=False)
+
+
 def output_options(*, rows: bool = False, out: bool = True) -> Callable[[Any], Any]:
     """--format/--json/--digits/--truncate (and -o, --rows where they apply)."""
     decs = [
@@ -138,7 +142,7 @@ def output_options(*, rows: bool = False, out: bool = True) -> Callable[[Any], A
             click.option(
                 "-o",
                 "--output",
-                type=click.Path(dir_okay=False),
+                type=_FILE,
                 help="Write the array result to FILE (.npy, .csv, .json, .txt).",
             )
         )

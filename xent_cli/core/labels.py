@@ -5,11 +5,14 @@ errors are :class:`~xent_cli.errors.InputError` naming the label and its index.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 
 from ..errors import InputError
+
+if TYPE_CHECKING:  # start-up: numpy.typing costs ~0.5 ms to import, for annotations
+    import numpy.typing as npt
 
 
 def _number(text: str) -> float | None:

@@ -8,13 +8,16 @@ its inputs; the engine repeats these operations block by block, for the same bit
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 
 from ..errors import InputError, UsageError
 from ..spec import DTYPES, LossSpec
 from .targets import IndexTargets, Targets
+
+if TYPE_CHECKING:  # start-up: numpy.typing costs ~0.5 ms to import, for annotations
+    import numpy.typing as npt
 
 Loss = float | np.ndarray
 

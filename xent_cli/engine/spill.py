@@ -11,15 +11,18 @@ memory: a library call on them never touches the disk.
 
 from __future__ import annotations
 
-import mmap
 import os
+import sys
+from typing import TYPE_CHECKING
 
 import numpy as np
-import numpy.typing as npt
 
 from ..errors import InputError, human_size, os_reason
 from ..limits import current
 from ..system import free_bytes, reserve_space, temp_directory
+
+if TYPE_CHECKING:  # start-up: numpy.typing costs ~0.5 ms to import, for annotations
+    import numpy.typing as npt
 
 _ADVICE = "set TMPDIR to a directory with room"
 
@@ -33,9 +36,13 @@ def on_disk(array: object) -> bool:
     """
     if isinstance(array, tuple):
         return any(on_disk(item) for item in array)
+    # start-up: ``mmap`` is not imported for this test (~0.3 ms); a buffer can only be an
+    # ``mmap.mmap`` once something has imported the module.
+    mm = sys.modules.get("mmap")
+    maps = (np.memmap,) if mm is None else (np.memmap, mm.mmap)
     base = array
     while base is not None:
-        if isinstance(base, (np.memmap, mmap.mmap)):
+        if isinstance(base, maps):
             return True
         base = base.obj if isinstance(base, memoryview) else getattr(base, "base", None)
     return False

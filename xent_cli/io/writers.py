@@ -21,15 +21,17 @@ import json
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
-import numpy.typing as npt
 
 from ..errors import OutputError, UsageError, os_reason
 from ..limits import current
 from ..spec import OUTPUT_EXTENSIONS
 from ..system import reserve_space, temp_directory
+
+if TYPE_CHECKING:  # start-up: numpy.typing costs ~0.5 ms to import, for annotations
+    import numpy.typing as npt
 
 
 def _create_temp(path: str, created: list[str]) -> None:

@@ -5,12 +5,9 @@ flag that says so: the caller warns). No Rich.
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import math
 from collections.abc import Sequence
-from decimal import ROUND_DOWN, Decimal, localcontext
 from typing import Any
 
 import numpy as np
@@ -41,6 +38,8 @@ def fmt(value: float, digits: int = 4, truncate: bool = False) -> str:
     sci = a >= 1e6 or (a != 0.0 and a < 10.0**-digits)
     if not truncate:
         return f"{v:.{digits}e}" if sci else f"{v:.{digits}f}"
+    from decimal import ROUND_DOWN, Decimal, localcontext  # start-up: ~0.7 ms, for truncation
+
     with localcontext() as ctx:
         ctx.prec = 400
         d = Decimal(repr(v))  # the shortest repr: 0.3 truncates to 0.3, not 0.2999
@@ -118,6 +117,8 @@ def csv_array(arr: np.ndarray, header: Sequence[str] | None = None) -> str:
     cat,dog
     0.25,0.75
     """
+    import csv  # start-up: ~0.5 ms to import, for CSV output only
+
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     if header is not None:
@@ -149,6 +150,8 @@ def json_dumps(obj: Any) -> tuple[str, bool]:
     >>> json_dumps({"loss": np.float64("nan"), "v": np.array([1.0, np.inf])})
     ('{"loss": null, "v": [1.0, null]}', True)
     """
+    import json  # start-up: ~2 ms to import, for JSON output only
+
     flag = [False]
     mapped = _jsonable(obj, flag)
     return json.dumps(mapped, allow_nan=False), flag[0]
