@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ def checked(
 
     def fixed(new: np.ndarray | None, spec: LossSpec) -> float:
         given = target if new is None else new
-        return float(xent_cli.evaluate(c.x, given, **arrays, **spec._asdict()).loss)
+        return float(xent_cli.evaluate(c.x, given, **arrays, **asdict(spec)).loss)
 
     return c.x, c.targets, c.spec, fixed
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import numpy as np
 
@@ -39,10 +40,10 @@ def _fixed_loss(
     """``: the loss would be X`` with ``change`` applied to the call (mean for none)."""
     if fixed is None:
         return ""
-    call = spec._replace(**change)
+    call = replace(spec, **change)  # type: ignore[arg-type]
     words = "the loss would be"
     if call.reduction == "none":
-        call, words = call._replace(reduction="mean"), "the mean loss would be"
+        call, words = replace(call, reduction="mean"), "the mean loss would be"
     try:
         loss = fixed(target, call)
     except XentError:  # the fix is not valid with the other options: say only the fix
@@ -151,7 +152,7 @@ def wrong_class_axis(
             continue
         if nll is None:
             nll = _fit(x, t, spec)[0][0]
-        there = spec._replace(class_axis=other, targets_kind="index")
+        there = replace(spec, class_axis=other, targets_kind="index")
         t_other = prepare_targets(shape, _labels(t), there)
         assert isinstance(t_other, IndexTargets)
         alt = _fit(x, t_other, there)[0][0]

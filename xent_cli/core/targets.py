@@ -8,7 +8,8 @@ probabilities are two types, :class:`IndexTargets` and :class:`ProbTargets`.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, NoReturn
+from dataclasses import dataclass, replace
+from typing import NoReturn
 
 import numpy as np
 
@@ -24,46 +25,25 @@ from .checks import (
     valid_mask,
 )
 
-if TYPE_CHECKING:  # start-up: numpy.typing costs ~0.5 ms to import, for annotations
-    import numpy.typing as npt
 
-
+@dataclass(eq=False)
 class _Rows:
     """What both kinds of targets know: the input's shape and how its rows are laid out,
-    and the weights (class weights ``(C,)``, sample weights ``(M,)``, float64).
+    and the weights (class weights ``(C,)``, sample weights ``(M,)``, float64). Frozen: set
+    once, by ``__init__`` (start-up: ``frozen=True`` costs ~0.5 ms more per class to make)."""
 
-    Frozen: set once by ``__init__``. Plain classes with ``__slots__``, not frozen dataclasses,
-    whose making costs ~0.6 ms each at every start of the command (start-up)."""
-
-    __slots__ = ("input_shape", "class_axis", "weight", "sample_weight")
     input_shape: tuple[int, ...]
     class_axis: int
     weight: np.ndarray | None
     sample_weight: np.ndarray | None
 
-    def __init__(
-        self,
-        input_shape: tuple[int, ...],
-        class_axis: int,
-        weight: np.ndarray | None,
-        sample_weight: np.ndarray | None,
-    ) -> None:
-        self._set(input_shape=input_shape, class_axis=class_axis)
-        self._set(weight=weight, sample_weight=sample_weight)
-
-    def _set(self, **fields: object) -> None:
-        for name, value in fields.items():
-            object.__setattr__(self, name, value)
-
-    def __setattr__(self, name: str, value: object) -> NoReturn:
-        raise AttributeError(f"cannot assign to field {name!r}: targets are frozen")
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in self.__dict__ or name not in self.__dataclass_fields__:
+            raise AttributeError(f"cannot assign to field {name!r}: targets are frozen")
+        object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> NoReturn:
         raise AttributeError(f"cannot delete field {name!r}: targets are frozen")
-
-    def __repr__(self) -> str:
-        names = [n for c in reversed(type(self).__mro__) for n in getattr(c, "__slots__", ())]
-        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in names)})"
 
     @property
     def batch_shape(self) -> tuple[int, ...]:
@@ -128,25 +108,13 @@ class _Rows:
         return math.fsum(sums)
 
 
+@dataclass(eq=False)
 class IndexTargets(_Rows):
     """Checked class indices: ``index`` ``(M,)`` int64 (the ignore index where ignored) and
     ``valid`` ``(M,)`` bool, which samples count."""
 
-    __slots__ = ("index", "valid")
     index: np.ndarray
     valid: np.ndarray
-
-    def __init__(
-        self,
-        input_shape: tuple[int, ...],
-        class_axis: int,
-        weight: np.ndarray | None,
-        sample_weight: np.ndarray | None,
-        index: np.ndarray,
-        valid: np.ndarray,
-    ) -> None:
-        super().__init__(input_shape, class_axis, weight, sample_weight)
-        self._set(index=index, valid=valid)
 
     def valid_of(self, m0: int, m1: int) -> np.ndarray:
         """Which of samples ``m0:m1`` count (their target is not the ignore index)."""
@@ -160,22 +128,11 @@ class IndexTargets(_Rows):
         return np.where(valid, self.weight[np.where(valid, self.index[m0:m1], 0)], 0.0)
 
 
+@dataclass(eq=False)
 class ProbTargets(_Rows):
     """Probability targets, ``array`` of the input's shape as given (never copied here)."""
 
-    __slots__ = ("array",)
     array: np.ndarray
-
-    def __init__(
-        self,
-        input_shape: tuple[int, ...],
-        class_axis: int,
-        weight: np.ndarray | None,
-        sample_weight: np.ndarray | None,
-        array: np.ndarray,
-    ) -> None:
-        super().__init__(input_shape, class_axis, weight, sample_weight)
-        self._set(array=array)
 
     @property
     def prob(self) -> np.ndarray:
@@ -204,11 +161,11 @@ def resolve_kind(input_shape: tuple[int, ...], target_shape: tuple[int, ...], ki
 
 def prepare_targets(
     input_shape: tuple[int, ...],
-    target: npt.ArrayLike,
+    target: np.typing.ArrayLike,
     spec: LossSpec | None = None,
     *,
-    weight: npt.ArrayLike | None = None,
-    sample_weight: npt.ArrayLike | None = None,
+    weight: np.typing.ArrayLike | None = None,
+    sample_weight: np.typing.ArrayLike | None = None,
     empty: Empty = in_memory,
 ) -> Targets:
     """Validate ``target`` (and weights) against an input of ``input_shape``, as ``spec``'s
@@ -251,10 +208,7 @@ def with_weights(
     t: Targets, weight: np.ndarray | None, sample_weight: np.ndarray | None
 ) -> Targets:
     """``t`` with these (checked) weights instead of its own."""
-    shape, axis = t.input_shape, t.class_axis
-    if isinstance(t, IndexTargets):
-        return IndexTargets(shape, axis, weight, sample_weight, index=t.index, valid=t.valid)
-    return ProbTargets(shape, axis, weight, sample_weight, array=t.array)
+    return replace(t, weight=weight, sample_weight=sample_weight)
 
 
 def _shape_message(

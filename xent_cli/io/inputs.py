@@ -7,6 +7,7 @@ the checks that need both the logits and the targets, made once, naming each inp
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import BinaryIO, NamedTuple
 
 import numpy as np
@@ -131,7 +132,7 @@ def gather(
     sw = None
     if sample_weight is not None:
         sw = load_list(sample_weight, option="--sample-weight", stdin=stdin)
-    t = _targets(x.shape, raw, source, spec._replace(targets_kind=kind), w, sw)
+    t = _targets(x.shape, raw, source, replace(spec, targets_kind=kind), w, sw)
     return Inputs(x, lg.source, t, source, names)
 
 

@@ -11,12 +11,25 @@ from typing import cast
 import numpy as np
 
 from ..errors import InputError, plural
-from .text import Parsed, class_name, decode
+from .text import Parsed, decode
 
 #: Deeper nesting than this is refused (a loss input has a handful of axes).
 MAX_DEPTH = 32
 #: The keys of a JSON object of logits.
 KEYS = frozenset({"logits", "targets", "labels", "classes"})
+
+
+def class_name(value: object) -> str:
+    """The text of a class name given as a string or a number (``2.0`` -> ``'2'``).
+
+    >>> class_name("cat"), class_name(2), class_name(2.0), class_name(0.5)
+    ('cat', '2', '2', '0.5')
+    """
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    return str(value)
 
 
 def _describe(value: object) -> str:

@@ -15,7 +15,8 @@ import numpy as np
 
 from .. import system
 from ..errors import InputError, human_size
-from .text import Parsed, class_name
+from .json import class_name
+from .text import Parsed
 
 if TYPE_CHECKING:
     import zipfile
