@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from xent_cli import engine
 from xent_cli.analysis.insight import analyze as _analyze
 from xent_cli.analysis.insight_pass import InsightPass
 from xent_cli.analysis.records import Insight
 from xent_cli.api import LossCall, prepare
 from xent_cli.core import Targets
+from xent_cli.engine import passes
 from xent_cli.spec import InsightSpec
 
 INSIGHT_KEYS = ("metrics", "topk", "per_class", "worst", "hist")
@@ -74,19 +74,19 @@ def _split(options: dict[str, Any], *names: str) -> dict[str, Any]:
 
 
 def evaluate_blocked(x: npt.ArrayLike, target: npt.ArrayLike, **options: Any) -> Any:
-    """:func:`xent_cli.engine.evaluate` with torch's keywords (and the engine's own:
+    """:func:`xent_cli.engine.passes.evaluate` with torch's keywords (and the engine's own:
     ``block_rows``, ``progress``, ``observe``, ``scan``)."""
     run = _split(options, "block_rows", "progress", "observe", "scan")
     c = prepare(x, target, **options)
-    return engine.evaluate(c.x, c.targets, c.spec, threads=c.threads, **run)
+    return passes.evaluate(c.x, c.targets, c.spec, threads=c.threads, **run)
 
 
 def grad_blocked(x: npt.ArrayLike, target: npt.ArrayLike, **options: Any) -> np.ndarray:
-    """:func:`xent_cli.engine.grad` with torch's keywords (and ``out``, ``block_rows``,
+    """:func:`xent_cli.engine.passes.grad` with torch's keywords (and ``out``, ``block_rows``,
     ``progress``, ``scan``)."""
     run = _split(options, "out", "block_rows", "progress", "scan")
     c = prepare(x, target, **options)
-    return engine.grad(c.x, c.targets, c.spec, threads=c.threads, **run)
+    return passes.grad(c.x, c.targets, c.spec, threads=c.threads, **run)
 
 
 def _insight_spec(options: dict[str, Any]) -> InsightSpec:
@@ -116,7 +116,7 @@ def evaluate_with_insight(
     run = _split(options, "block_rows", "progress", "scan")
     c = prepare(x, target, **options)
     watch = InsightPass(c.x, c.targets, c.spec, ask, names)
-    res = engine.evaluate(c.x, c.targets, c.spec, threads=c.threads, observe=watch.observe, **run)
+    res = passes.evaluate(c.x, c.targets, c.spec, threads=c.threads, observe=watch.observe, **run)
     return res, watch.result(res)
 
 

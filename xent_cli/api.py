@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from . import core, engine
+from . import core
 from .analysis import FixedLoss, PassChecks, check_inputs, find_mistakes, non_finite_input
 from .core import (
     Loss,
@@ -32,7 +32,6 @@ from .spec import InsightSpec, LossSpec
 if TYPE_CHECKING:
     from typing import TypedDict
 
-    import numpy.typing as npt
     from typing_extensions import Unpack
 
     from .analysis.explain import Explanation
@@ -41,13 +40,13 @@ if TYPE_CHECKING:
     class LossOptions(TypedDict, total=False):
         """The keywords of ``torch.nn.functional.cross_entropy`` (see :func:`cross_entropy`)."""
 
-        weight: npt.ArrayLike | None
+        weight: np.typing.ArrayLike | None
         ignore_index: int
         reduction: str
         label_smoothing: float
         class_axis: int
         input_kind: str
-        sample_weight: npt.ArrayLike | None
+        sample_weight: np.typing.ArrayLike | None
         targets_kind: str
         dtype: str | None
         threads: int | None
@@ -78,7 +77,7 @@ _NOT_SPEC = ("weight", "sample_weight", "threads")  # the arrays, and how to run
 
 
 def prepare(
-    input: npt.ArrayLike, target: npt.ArrayLike, **options: Unpack[LossOptions]
+    input: np.typing.ArrayLike, target: np.typing.ArrayLike, **options: Unpack[LossOptions]
 ) -> LossCall:
     """The checked call of :func:`cross_entropy`'s arguments (an unknown keyword is a
     ``TypeError``, a bad value a :class:`~xent_cli.errors.UsageError`)."""
@@ -110,10 +109,11 @@ def run_loss(
             *call.args, insight, class_names=class_names, per_sample=per, threads=threads
         )
     from .analysis.insight_pass import InsightPass  # start-up: as analyze above
+    from .engine import passes  # start-up: a small input never loads the passes
 
     watch = None if insight is None else InsightPass(*call.args, insight, class_names)
     observe = None if watch is None else watch.observe
-    res = engine.evaluate(
+    res = passes.evaluate(
         *call.args, threads=call.threads, progress=progress, scan=scan, observe=observe
     )
     return res, None if watch is None else watch.result(res)
@@ -129,7 +129,9 @@ def run_grad(
     """d loss / d input of ``call`` (float64), into ``out`` when given (a memory map)."""
     if out is None and not blocked(call.x):
         return core.grad(*call.args)
-    return engine.grad(*call.args, out=out, threads=call.threads, progress=progress, scan=scan)
+    from .engine import passes  # start-up: as in run_loss
+
+    return passes.grad(*call.args, out=out, threads=call.threads, progress=progress, scan=scan)
 
 
 def run_softmax(
@@ -146,7 +148,9 @@ def run_softmax(
     """Softmax (``log``: log-softmax) of ``x`` along ``axis``, into ``out`` when given."""
     if out is None and not blocked(x):
         return (core.log_softmax if log else core.softmax)(x, axis, dtype=dtype)
-    return engine.softmax(
+    from .engine import passes  # start-up: as in run_loss
+
+    return passes.softmax(
         x, axis, log=log, dtype=dtype, out=out, threads=threads, progress=progress, scan=scan
     )
 
@@ -202,7 +206,7 @@ def softmax_checks(
 
 @contextmanager
 def result_buffer(
-    shape: tuple[int, ...], dtype: npt.DTypeLike, path: str | None = None
+    shape: tuple[int, ...], dtype: np.typing.DTypeLike, path: str | None = None
 ) -> Iterator[tuple[np.ndarray | None, bool]]:
     """Where an array result of ``shape`` and ``dtype`` is computed, ``(buffer, written)``:
     ``(None, False)`` for one that fits in memory (``blocked_bytes``: the core makes it);
@@ -221,7 +225,7 @@ def result_buffer(
 
 
 def evaluate(
-    input: npt.ArrayLike, target: npt.ArrayLike, **options: Unpack[LossOptions]
+    input: np.typing.ArrayLike, target: np.typing.ArrayLike, **options: Unpack[LossOptions]
 ) -> LossResult:
     """Cross-entropy with its parts: the reduced loss, per-sample losses, count and divisor.
 
@@ -235,7 +239,7 @@ def evaluate(
 
 
 def cross_entropy(
-    input: npt.ArrayLike, target: npt.ArrayLike, **options: Unpack[LossOptions]
+    input: np.typing.ArrayLike, target: np.typing.ArrayLike, **options: Unpack[LossOptions]
 ) -> Loss:
     r"""PyTorch's ``cross_entropy(input, target, ...)``, computed with NumPy.
 
@@ -291,7 +295,7 @@ def cross_entropy(
 
 
 def cross_entropy_grad(
-    input: npt.ArrayLike, target: npt.ArrayLike, **options: Unpack[LossOptions]
+    input: np.typing.ArrayLike, target: np.typing.ArrayLike, **options: Unpack[LossOptions]
 ) -> np.ndarray:
     r"""d loss / d input, the gradient torch's autograd gives (float64, the input's shape).
 
@@ -309,7 +313,7 @@ def cross_entropy_grad(
     return run_grad(prepare(input, target, **options))
 
 
-def softmax(x: npt.ArrayLike, axis: int = -1, *, dtype: str | None = None) -> np.ndarray:
+def softmax(x: np.typing.ArrayLike, axis: int = -1, *, dtype: str | None = None) -> np.ndarray:
     r"""Softmax :math:`e^{z_c - \max z} / \sum_k e^{z_k - \max z}` along ``axis``.
 
     ``dtype`` is the compute precision (see :func:`xent_cli.core.compute_dtype`).
@@ -320,7 +324,7 @@ def softmax(x: npt.ArrayLike, axis: int = -1, *, dtype: str | None = None) -> np
     return run_softmax(as_numeric(x), axis, dtype=dtype)
 
 
-def log_softmax(x: npt.ArrayLike, axis: int = -1, *, dtype: str | None = None) -> np.ndarray:
+def log_softmax(x: np.typing.ArrayLike, axis: int = -1, *, dtype: str | None = None) -> np.ndarray:
     r"""Stable log-softmax: :math:`z - \max z - \log\sum_c e^{z_c - \max z}` along ``axis``.
 
     A row holding ``+inf`` or ``nan``, or only ``-inf``, gives ``nan`` as torch does.
@@ -332,8 +336,8 @@ def log_softmax(x: npt.ArrayLike, axis: int = -1, *, dtype: str | None = None) -
 
 
 def explain(
-    input: npt.ArrayLike,
-    target: npt.ArrayLike,
+    input: np.typing.ArrayLike,
+    target: np.typing.ArrayLike,
     *,
     rows: int | None = 10,
     grad: bool = False,

@@ -23,11 +23,12 @@ from tests.helpers import (
     grad_blocked,
     targets,
 )
-from xent_cli import api, core, engine
+from xent_cli import api, core
 from xent_cli.analysis import diagnostics
 from xent_cli.cli.env import Env
 from xent_cli.cli.progress import progress_bar
 from xent_cli.core.checks import normalize_class_axis
+from xent_cli.engine import passes as engine_passes
 from xent_cli.engine.kernels import f16_to_f32
 from xent_cli.engine.passes import softmax as softmax_blocked
 from xent_cli.engine.scans import non_finite_stats
@@ -400,13 +401,13 @@ def test_core_dispatches_big_inputs(monkeypatch, limits):
     x, y = make((4100, 300), 1, np.float32)[:2]  # 4.9 MB: more than 4 MiB
     assert api.blocked(x) and not api.blocked(x[:100])
     calls = []
-    real = engine.evaluate
+    real = engine_passes.evaluate
 
     def spy(*args, **kw):
         calls.append(kw["threads"])
         return real(*args, **kw)
 
-    monkeypatch.setattr(engine, "evaluate", spy)  # what xent_cli.api calls for a big input
+    monkeypatch.setattr(engine_passes, "evaluate", spy)  # what xent_cli.api calls for a big input
     big = api.evaluate(x, y, threads=1)
     api.evaluate(x[:100], y[:100])
     assert calls == [1]  # only the big input, with its threads

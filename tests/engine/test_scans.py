@@ -20,7 +20,7 @@ from tests.helpers import (
     expected_non_finite,
     grad_blocked,
 )
-from xent_cli import api, engine
+from xent_cli import api
 from xent_cli.analysis import diagnostics
 from xent_cli.cli.app import cli
 from xent_cli.engine import kernels, passes as engine_passes
@@ -75,8 +75,8 @@ def passes(x: np.ndarray, axis: int):
         "grad generic": lambda s: grad_blocked(
             x, y, class_axis=axis, input_kind="probs", scan=s, **kw
         ),
-        "softmax": lambda s: engine.softmax(x, axis, scan=s, **kw),
-        "log_softmax": lambda s: engine.softmax(x, axis, log=True, scan=s, **kw),
+        "softmax": lambda s: engine_passes.softmax(x, axis, scan=s, **kw),
+        "log_softmax": lambda s: engine_passes.softmax(x, axis, log=True, scan=s, **kw),
         "insight": lambda s: evaluate_with_insight(
             x, y, class_axis=axis, metrics=True, worst=2, scan=s, **kw
         ),

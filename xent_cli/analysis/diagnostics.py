@@ -96,7 +96,7 @@ def non_finite_after_pass(
 ) -> list[str]:
     """:func:`non_finite_input`'s warning, from what a blocked pass's ``scan`` counted.
 
-    >>> from xent_cli.engine import softmax
+    >>> from xent_cli.engine.passes import softmax
     >>> x = np.array([[0.0, 1.0], [1.0, np.nan]])
     >>> scan = NonFiniteScan()
     >>> _ = softmax(x, 1, block_rows=1, scan=scan)
@@ -181,7 +181,7 @@ class PassChecks:
     :attr:`scan` goes to the pass, :meth:`messages` are the same warnings, after it.
 
     >>> from xent_cli.core import prepare_targets
-    >>> from xent_cli.engine import evaluate
+    >>> from xent_cli.engine.passes import evaluate
     >>> q = np.array([[0.5, 0.6], [1.5, -0.5], [np.nan, 1.0]])
     >>> t, spec = prepare_targets(q.shape, [0, 1, 1]), LossSpec(input_kind="probs")
     >>> checks = PassChecks(q, t, spec)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -23,9 +23,6 @@ from ..engine import Block, InOrder, block_rows, row_plan, run
 from ..spec import InsightSpec, LossSpec
 from ..system import available_threads
 from .records import ECE_BINS, Insight, Metrics, Part, classes_present, histogram, top_rows
-
-if TYPE_CHECKING:  # start-up: numpy.typing costs ~0.5 ms to import, for annotations
-    import numpy.typing as npt
 
 # The totals of a Part, the ECE bins among them; then its sums of each class present
 _TOTALS: tuple[str, ...] = ("count", "correct", "topk_hits", "nll_sum", "entropy_sum")
@@ -84,24 +81,24 @@ class Accumulator:
 
     def update(
         self,
-        logp: npt.ArrayLike,
-        target: npt.ArrayLike,
+        logp: np.typing.ArrayLike,
+        target: np.typing.ArrayLike,
         start: int,
         *,
-        loss: npt.ArrayLike | None = None,
-        valid: npt.ArrayLike | None = None,
+        loss: np.typing.ArrayLike | None = None,
+        valid: np.typing.ArrayLike | None = None,
     ) -> None:
         """Add ``n`` samples: :meth:`measure`, then :meth:`add`."""
         self.add(self.measure(logp, target, start, loss=loss, valid=valid))
 
     def measure(
         self,
-        logp: npt.ArrayLike,
-        target: npt.ArrayLike,
+        logp: np.typing.ArrayLike,
+        target: np.typing.ArrayLike,
         start: int,
         *,
-        loss: npt.ArrayLike | None = None,
-        valid: npt.ArrayLike | None = None,
+        loss: np.typing.ArrayLike | None = None,
+        valid: np.typing.ArrayLike | None = None,
     ) -> Part:
         """The figures of ``n`` samples, not yet added: ``logp`` ``(n, C)`` log-probabilities,
         ``target`` ``(n,)`` class indices or ``(n, C)`` probabilities, ``start`` the flat
@@ -306,7 +303,7 @@ def analyze(
     ask: InsightSpec,
     *,
     class_names: Sequence[str] | None = None,
-    per_sample: npt.ArrayLike | None = None,
+    per_sample: np.typing.ArrayLike | None = None,
     threads: int | None = None,
 ) -> Insight:
     """The insight pieces ``ask`` asks for, over an in-memory or memory-mapped input ``x``.

@@ -7,7 +7,7 @@ the same bits on any number of threads. The histogram is made at the end from th
 the pass keeps anyway. Memory: O(C + worst), and a few blocks' figures waiting their turn.
 
 >>> from xent_cli.core import prepare_targets
->>> from xent_cli.engine import evaluate
+>>> from xent_cli.engine.passes import evaluate
 >>> x = np.arange(1.0, 13.0).reshape(3, 4)
 >>> t, spec = prepare_targets(x.shape, [1, 2, 3]), LossSpec()
 >>> watch = InsightPass(x, t, spec, InsightSpec(metrics=True, worst=1))

@@ -8,14 +8,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ..limits import current
-
-if TYPE_CHECKING:  # start-up: numpy.typing costs ~0.5 ms to import, for annotations
-    import numpy.typing as npt
 
 ECE_BINS = 15
 HIST_BINS = 20
@@ -137,7 +134,7 @@ def _pieces(v: np.ndarray, keep: np.ndarray | None) -> Iterator[np.ndarray]:
 
 
 def histogram(
-    losses: npt.ArrayLike, bins: int = HIST_BINS, *, where: npt.ArrayLike | None = None
+    losses: np.typing.ArrayLike, bins: int = HIST_BINS, *, where: np.typing.ArrayLike | None = None
 ) -> dict[str, list[Any]]:
     """``bins`` equal-width bins from ``min(0, lowest)`` to the highest finite loss
     (``numpy.histogram``'s: ``[lo, hi)``, the last closed), read ``hist_chunk`` values at a

@@ -25,11 +25,9 @@ from ..core import (
     LossResult,
     ProbTargets,
     Targets,
-    as_numeric,
     compute_dtype,
     losses,
     mean_scale,
-    normalize_class_axis,
     reduce,
     row_log_probs,
 )
@@ -43,23 +41,6 @@ from .spill import empty, on_disk
 
 _AxisError = getattr(np, "exceptions", np).AxisError  # NumPy < 1.25: np.AxisError
 Observe = Callable[[int, np.ndarray, Targets, np.ndarray], None]
-
-
-def sample_rows(
-    x: np.ndarray, class_axis: int, start: int, stop: int, dtype: str | None = None
-) -> np.ndarray:
-    """Samples ``start:stop`` of ``x`` as ``(n, C)`` rows in the compute precision, read
-    without touching the rest (what ``explain`` shows of a big input).
-
-    >>> sample_rows(np.arange(24.0).reshape(2, 3, 4), 1, 3, 5).tolist()
-    [[3.0, 7.0, 11.0], [12.0, 16.0, 20.0]]
-    """
-    arr = as_numeric(x)
-    axis = normalize_class_axis(arr.ndim, class_axis)
-    x3 = view3(arr, axis)
-    m = np.arange(max(0, start), min(stop, x3.shape[0] * x3.shape[2]))
-    rows = x3[m // x3.shape[2], :, m % x3.shape[2]]
-    return rows.astype(compute_dtype(arr.dtype, dtype))
 
 
 def block_targets(t: Targets, prob3: np.ndarray | None, plan: Plan, block: Block) -> Targets:

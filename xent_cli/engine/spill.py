@@ -13,16 +13,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import InputError, human_size, os_reason
 from ..limits import current
 from ..system import free_bytes, reserve_space, temp_directory
-
-if TYPE_CHECKING:  # start-up: numpy.typing costs ~0.5 ms to import, for annotations
-    import numpy.typing as npt
 
 _ADVICE = "set TMPDIR to a directory with room"
 
@@ -36,9 +32,7 @@ def on_disk(array: object) -> bool:
     """
     if isinstance(array, tuple):
         return any(on_disk(item) for item in array)
-    # start-up: ``mmap`` is not imported for this test (~0.3 ms); a buffer can only be an
-    # ``mmap.mmap`` once something has imported the module.
-    mm = sys.modules.get("mmap")
+    mm = sys.modules.get("mmap")  # start-up: not imported here; no map exists before it is
     maps = (np.memmap,) if mm is None else (np.memmap, mm.mmap)
     base = array
     while base is not None:
@@ -49,7 +43,7 @@ def on_disk(array: object) -> bool:
 
 
 def empty(
-    n: int, dtype: npt.DTypeLike, what: str = "per-sample values", *, spill: bool = True
+    n: int, dtype: np.typing.DTypeLike, what: str = "per-sample values", *, spill: bool = True
 ) -> np.ndarray:
     """An uninitialised vector of ``n`` values: ``np.empty``, or with ``spill`` and past
     ``spill_bytes`` a memory map of a nameless temporary file in ``$TMPDIR``; ``what`` names
@@ -80,7 +74,7 @@ def empty(
         raise InputError(f"{where}, which cannot be made there: {reason}; {_ADVICE}") from None
 
 
-def empty_like(n: int, dtype: npt.DTypeLike, what: str, like: object) -> np.ndarray:
+def empty_like(n: int, dtype: np.typing.DTypeLike, what: str, like: object) -> np.ndarray:
     """:func:`empty`, on disk when ``like`` (the data it is made from: an array or a tuple
     of them) is: the :class:`~xent_cli.core.Empty` for data that may be memory-mapped.
 
