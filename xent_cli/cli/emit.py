@@ -6,7 +6,7 @@ terminal (through :class:`~xent_cli.cli.env.Env`), and holds no math.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 import numpy as np
@@ -17,9 +17,6 @@ from ..render import Shown, array_pieces, export_kind, export_text
 from .env import Env
 from .options import Options
 from .progress import progress_bar
-
-if TYPE_CHECKING:  # start-up: numpy.typing costs ~0.5 ms to import, for annotations
-    import numpy.typing as npt
 
 NULL_WARNING = "JSON has no NaN or Infinity: non-finite numbers are written as null"
 
@@ -66,7 +63,7 @@ def show(env: Env, o: Options, produce: Callable[[str], Shown]) -> None:
     _print(env, shown)
 
 
-def write(o: Options, array: npt.ArrayLike) -> bool:
+def write(o: Options, array: np.typing.ArrayLike) -> bool:
     """Write ``array`` to ``-o FILE`` when given (nothing then goes to stdout). A ``.json``
     file that got ``null`` for NaN or infinities gets the same warning (``--strict``: error,
     the file left as it was) as JSON on stdout."""
@@ -102,7 +99,7 @@ def emit_array(
     env: Env,
     o: Options,
     shape: tuple[int, ...],
-    dtype: npt.DTypeLike,
+    dtype: np.typing.DTypeLike,
     fill: Callable[..., np.ndarray],
     name: str,
     axis: int,

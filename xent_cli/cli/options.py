@@ -108,10 +108,6 @@ loss_options = _stack(
 )
 
 
-#: ``-o FILE``'s type, made once: each ``click.Path`` looks up a translation of its name.
-_FILE = click.Path(dir_okay=False)
-
-
 def output_options(*, rows: bool = False, out: bool = True) -> Callable[[Any], Any]:
     """--format/--json/--digits/--truncate (and -o, --rows where they apply)."""
     decs = [
@@ -142,7 +138,7 @@ def output_options(*, rows: bool = False, out: bool = True) -> Callable[[Any], A
             click.option(
                 "-o",
                 "--output",
-                type=_FILE,
+                type=click.Path(dir_okay=False),
                 help="Write the array result to FILE (.npy, .csv, .json, .txt).",
             )
         )

@@ -9,15 +9,12 @@ memory-mapped data: :func:`xent_cli.engine.spill.empty_like`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from ..errors import InputError
 from ..limits import current
-
-if TYPE_CHECKING:  # start-up: numpy.typing costs ~0.5 ms to import, for annotations
-    import numpy.typing as npt
 
 
 def position(flat: int, batch_shape: tuple[int, ...]) -> int | tuple[int, ...]:
@@ -47,10 +44,12 @@ class Empty(Protocol):
     """Makes an uninitialised vector of ``n`` values, named ``what`` in its errors, for data
     made from the array (or tuple of arrays) ``like``."""
 
-    def __call__(self, n: int, dtype: npt.DTypeLike, what: str, like: object) -> np.ndarray: ...
+    def __call__(
+        self, n: int, dtype: np.typing.DTypeLike, what: str, like: object
+    ) -> np.ndarray: ...
 
 
-def in_memory(n: int, dtype: npt.DTypeLike, what: str, like: object) -> np.ndarray:
+def in_memory(n: int, dtype: np.typing.DTypeLike, what: str, like: object) -> np.ndarray:
     """The default :class:`Empty`: ``np.empty(n, dtype)``.
 
     >>> in_memory(3, np.int64, "labels", None).shape
@@ -229,7 +228,7 @@ def valid_mask(
 
 
 def check_vector(
-    values: npt.ArrayLike, length: int, what: str, per: str, empty: Empty = in_memory
+    values: np.typing.ArrayLike, length: int, what: str, per: str, empty: Empty = in_memory
 ) -> np.ndarray:
     """``values`` as a finite float64 vector of ``length`` (one per class or per sample).
 

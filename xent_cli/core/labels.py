@@ -5,14 +5,10 @@ errors are :class:`~xent_cli.errors.InputError` naming the label and its index.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import InputError
-
-if TYPE_CHECKING:  # start-up: numpy.typing costs ~0.5 ms to import, for annotations
-    import numpy.typing as npt
 
 
 def _number(text: str) -> float | None:
@@ -29,7 +25,7 @@ def _label_text(value: object) -> str:
     return str(value).strip()
 
 
-def encode_targets(targets: npt.ArrayLike, classes: Sequence[str] | None) -> np.ndarray:
+def encode_targets(targets: np.typing.ArrayLike, classes: Sequence[str] | None) -> np.ndarray:
     """Class-index targets from labels that may be class names.
 
     A label equal to a class name (as text, or as a number: ``4`` matches ``4.0``) is that

@@ -8,7 +8,6 @@ its inputs; the engine repeats these operations block by block, for the same bit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,13 +15,10 @@ from ..errors import InputError, UsageError
 from ..spec import DTYPES, LossSpec
 from .targets import IndexTargets, Targets
 
-if TYPE_CHECKING:  # start-up: numpy.typing costs ~0.5 ms to import, for annotations
-    import numpy.typing as npt
-
 Loss = float | np.ndarray
 
 
-def compute_dtype(input_dtype: npt.DTypeLike, dtype: str | None = None) -> np.dtype:
+def compute_dtype(input_dtype: np.typing.DTypeLike, dtype: str | None = None) -> np.dtype:
     """The dtype the row-wise math runs in.
 
     ``auto`` (``None``) computes float16 and float32 input in float32 and everything else
@@ -40,7 +36,7 @@ def compute_dtype(input_dtype: npt.DTypeLike, dtype: str | None = None) -> np.dt
     return np.dtype(dtype)
 
 
-def as_numeric(x: npt.ArrayLike) -> np.ndarray:
+def as_numeric(x: np.typing.ArrayLike) -> np.ndarray:
     """The input as an array (a memory map stays one), refused unless it holds real numbers.
 
     >>> as_numeric([1, 2]).tolist()
@@ -52,13 +48,13 @@ def as_numeric(x: npt.ArrayLike) -> np.ndarray:
     return arr
 
 
-def as_float(x: npt.ArrayLike, dtype: str | None = None) -> np.ndarray:
+def as_float(x: np.typing.ArrayLike, dtype: str | None = None) -> np.ndarray:
     """The input in the compute precision (:func:`compute_dtype`; no copy when it is)."""
     arr = as_numeric(x)
     return arr.astype(compute_dtype(arr.dtype, dtype), copy=False)
 
 
-def log_softmax(x: npt.ArrayLike, axis: int = -1, *, dtype: str | None = None) -> np.ndarray:
+def log_softmax(x: np.typing.ArrayLike, axis: int = -1, *, dtype: str | None = None) -> np.ndarray:
     r"""Stable log-softmax: :math:`z - \max z - \log\sum_c e^{z_c - \max z}` along ``axis``.
 
     >>> log_softmax([0.0, 1.0, 2.0, 3.0]).round(4)
@@ -72,7 +68,7 @@ def log_softmax(x: npt.ArrayLike, axis: int = -1, *, dtype: str | None = None) -
     return shifted
 
 
-def softmax(x: npt.ArrayLike, axis: int = -1, *, dtype: str | None = None) -> np.ndarray:
+def softmax(x: np.typing.ArrayLike, axis: int = -1, *, dtype: str | None = None) -> np.ndarray:
     r"""Softmax :math:`e^{z_c - \max z} / \sum_k e^{z_k - \max z}` along ``axis``.
 
     >>> softmax([1.0, 1.0, 2.0, 2.0]).round(4)

@@ -26,19 +26,10 @@ import numpy as np
 from ..errors import InputError
 from ..limits import current
 from ..spec import INPUT_FORMATS
+from .json import class_name, parse_json
+from .memory import check_memory, json_need, read_bounded, text_need
 from .npy import NPY_MAGIC, NPZ_MAGICS, load_npy_bytes, load_npy_path, load_npz
-from .text import (
-    Parsed,
-    class_name,
-    is_number,
-    looks_like_path,
-    parse_literal,
-    parse_text,
-    refuse_binary,
-)
-
-# The readers a format needs (json, json_simd, memory, npy_stream, text_bulk) are imported
-# where the format is known (start-up: a literal or a .npy file loads none of them).
+from .text import Parsed, is_number, looks_like_path, parse_literal, parse_text, refuse_binary
 
 _ROLES = ("logits", "targets")
 _EXTENSIONS = {".json": "json", ".npy": "npy", ".npz": "npz"}
@@ -93,13 +84,9 @@ def _from_bytes(data: bytes, source: str, role: str, input_format: str, name: st
     if fmt == "npz":
         array, targets, names = load_npz(io.BytesIO(data), source, role)
     elif fmt == "json":
-        from .memory import check_memory, json_need  # start-up: as the readers above
-
         check_memory(json_need(data), source, "parsing this JSON")
         array, targets, names = read_json(data, source, role)
     else:
-        from .memory import check_memory, text_need  # start-up: as the readers above
-
         check_memory(text_need(data), source, "parsing this text")
         array, targets, names = read_text(data, source, role)
     return Loaded(array, source, names, targets)
@@ -107,8 +94,7 @@ def _from_bytes(data: bytes, source: str, role: str, input_format: str, name: st
 
 def read_json(data: bytes, source: str, role: str) -> Parsed:
     """JSON: pysimdjson for a large plain array (``fast`` extra), else the reference reader."""
-    from .json import parse_json  # start-up: as the readers above
-    from .json_simd import fast_json  # start-up: as the readers above
+    from .json_simd import fast_json  # start-up: a reader is imported when its format is met
 
     return fast_json(data, source, role) or parse_json(data, source, role)
 
@@ -117,7 +103,7 @@ def read_text(data: bytes, source: str, role: str) -> Parsed:
     """Text: a large plain table of logits parsed whole (polars or NumPy), else cell by cell."""
     parsed = None
     if role == "logits" and len(data) >= current().text_bulk_bytes:
-        from .text_bulk import bulk_logits  # start-up: as the readers above
+        from .text_bulk import bulk_logits  # start-up: as fast_json in read_json
 
         parsed = bulk_logits(data, source)
     return parsed or parse_text(data, source, role)
@@ -168,11 +154,9 @@ def _read_stream(
             _text_only(source, input_format)(head)
         return head
     if input_format in ("auto", "npy") and head.startswith(NPY_MAGIC):
-        from .npy_stream import load_npy_stream  # start-up: as the readers above
+        from .npy_stream import load_npy_stream  # start-up: as fast_json in read_json
 
         return load_npy_stream(head, stream, source, role)
-    from .memory import read_bounded  # start-up: as the readers above
-
     _text_only(source, input_format)(head)
     return read_bounded(stream, source, head=head)
 
@@ -207,8 +191,6 @@ def _from_path(path: str, role: str, input_format: str) -> Loaded:
                 binary = "npz"
             data: np.ndarray | bytes = b""
             if regular and not binary:  # text: read into memory, if it fits
-                from .memory import read_bounded  # start-up: as the readers above
-
                 size = os.fstat(fp.fileno()).st_size - len(head)
                 check = _text_only(shown, input_format, head)
                 data = head + read_bounded(fp, shown, size, check)
@@ -230,8 +212,6 @@ def _from_path(path: str, role: str, input_format: str) -> Loaded:
 def _from_literal(spec: str, role: str) -> Loaded:
     text = spec.strip()
     if text.startswith(("[", "{")):
-        from .json import parse_json  # start-up: as the readers above
-
         array, targets, names = parse_json(text.encode("utf-8", "surrogateescape"), "literal", role)
         return Loaded(array, "literal", names, targets)
     literal = parse_literal(spec, role)

@@ -55,19 +55,6 @@ def looks_like_path(text: str) -> bool:
     return _PATH_LIKE.search(text.strip()) is not None
 
 
-def class_name(value: object) -> str:
-    """The text of a class name given as a string or a number (``2.0`` -> ``'2'``).
-
-    >>> class_name("cat"), class_name(2), class_name(2.0), class_name(0.5)
-    ('cat', '2', '2', '0.5')
-    """
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        return repr(float(value))
-    return str(value)
-
-
 def refuse_binary(data: bytes, source: str) -> None:
     """Raise :class:`InputError` when the start of ``data`` is not UTF-8 text: UTF-16 (a
     byte-order mark) or binary (a NUL byte in the first 4 kB, which no text file holds).

@@ -21,7 +21,7 @@ import json
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 import numpy as np
 
@@ -29,9 +29,6 @@ from ..errors import OutputError, UsageError, os_reason
 from ..limits import current
 from ..spec import OUTPUT_EXTENSIONS
 from ..system import reserve_space, temp_directory
-
-if TYPE_CHECKING:  # start-up: numpy.typing costs ~0.5 ms to import, for annotations
-    import numpy.typing as npt
 
 
 def _create_temp(path: str, created: list[str]) -> None:
@@ -104,7 +101,9 @@ def write_text(path: str, text: str) -> None:
 
 
 @contextlib.contextmanager
-def npy_output(path: str, shape: tuple[int, ...], dtype: npt.DTypeLike) -> Iterator[np.ndarray]:
+def npy_output(
+    path: str, shape: tuple[int, ...], dtype: np.typing.DTypeLike
+) -> Iterator[np.ndarray]:
     """A writable ``.npy`` memory map that replaces ``path`` when the ``with`` body succeeds.
 
     >>> import pathlib, tempfile
@@ -124,7 +123,7 @@ def npy_output(path: str, shape: tuple[int, ...], dtype: npt.DTypeLike) -> Itera
 
 @contextlib.contextmanager
 def result_file(
-    shape: tuple[int, ...], dtype: npt.DTypeLike, path: str | None = None
+    shape: tuple[int, ...], dtype: np.typing.DTypeLike, path: str | None = None
 ) -> Iterator[tuple[np.ndarray, bool]]:
     """A memory map for an array result too big to hold, ``(map, written)``: ``-o FILE.npy``
     itself (``written``: it replaces ``path`` when the ``with`` body succeeds), else a
@@ -153,7 +152,7 @@ def result_file(
 
 
 def result_map(
-    path: str, shape: tuple[int, ...], dtype: npt.DTypeLike, what: str, advice: str = ""
+    path: str, shape: tuple[int, ...], dtype: np.typing.DTypeLike, what: str, advice: str = ""
 ) -> np.memmap:
     """A new ``.npy`` at ``path`` opened as a writable memory map, its disk space reserved.
 
@@ -283,7 +282,7 @@ def check_fits(path: str, ndim: int) -> None:
 
 
 def write_array(
-    path: str, array: npt.ArrayLike, *, on_null: Callable[[], None] | None = None
+    path: str, array: np.typing.ArrayLike, *, on_null: Callable[[], None] | None = None
 ) -> None:
     """Write an array to ``path``, in the format of its extension: ``.npy`` (``np.save``);
     ``.csv``/``.txt`` (one row per line, ``repr(float(v))``: ``nan``/``inf`` read back; at
